@@ -31,7 +31,7 @@ typedef struct mlpz_recommender mlpz_recommender;
  * similar(), or an id unknown to the model in rank(). */
 typedef struct {
     uint32_t item; /* index into ds->items */
-    uint32_t pos;  /* rank(): position in the input; 0 otherwise */
+    size_t pos;    /* rank(): position in the input; 0 otherwise */
     double score;
     int scored;
 } mlpz_rec_item;
