@@ -6,7 +6,15 @@
  * The url is taken in its wire form, as it goes on the request line: a path
  * already percent-encoded by the caller (see mlpz_sigv4_uri_encode). Services
  * other than S3 encode that path a second time for the canonical request;
- * S3 uses it as it is (only bytes not allowed on the wire get encoded). */
+ * S3 uses it as it is (only bytes not allowed on the wire get encoded).
+ * Query parameters are percent-decoded then encoded again ('+' is a literal
+ * plus, not a space), so raw and encoded spellings sign the same.
+ *
+ * Headers are signed as given, except User-Agent, Expect, Transfer-Encoding
+ * and X-Amzn-Trace-Id, which HTTP libraries and proxies rewrite (botocore
+ * skips them too). Headers the signer adds itself (Authorization; in header
+ * mode X-Amz-Date, X-Amz-Security-Token when there is a token and
+ * x-amz-content-sha256 with sign_body) are refused in the input. */
 #ifndef MLPZ_SIGV4_H
 #define MLPZ_SIGV4_H
 
@@ -41,7 +49,8 @@ typedef struct {
     const void *body;    /* body_len bytes; NULL when body_len is 0 */
     size_t body_len;
     const char *payload_hash; /* replaces the body's SHA-256 when set, e.g.
-                                 MLPZ_SIGV4_UNSIGNED_PAYLOAD */
+                                 MLPZ_SIGV4_UNSIGNED_PAYLOAD, which S3
+                                 presigned URLs want */
     const char *service;
     const char *region;
     mlpz_sigv4_credentials creds;
@@ -68,13 +77,16 @@ typedef struct {
     char *canonical_request;
     char *string_to_sign;
     /* Header mode: the Authorization value, and every header to add to the
-     * request, in this order: X-Amz-Security-Token, X-Amz-Date,
-     * x-amz-content-sha256, Authorization (those that apply). */
+     * request, in this order: Host (only when it came from an absolute url,
+     * so the signed value is the one sent), X-Amz-Security-Token,
+     * X-Amz-Date, x-amz-content-sha256, Authorization (those that apply). */
     char *authorization;
-    mlpz_sigv4_out_header headers[4];
+    mlpz_sigv4_out_header headers[5];
     size_t n_headers;
-    /* Query mode: the parameters to append (X-Amz-Algorithm ...
-     * X-Amz-Signature, already encoded) and the url with them appended. */
+    /* Query mode (n_headers is 0): the parameters to append, already
+     * encoded, in the order X-Amz-Algorithm, -Credential, -Date,
+     * -SignedHeaders, -Expires, -Security-Token, -Signature; and the url
+     * with them appended. */
     char *query;
     char *url;
     char err[256];       /* one line when mlpz_sigv4_sign fails */

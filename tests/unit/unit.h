@@ -24,9 +24,9 @@ static int unit_failures;
 #define CHECK_STR(got, want, ...)                                             \
     do {                                                                      \
         const char *unit_g_ = (got), *unit_w_ = (want);                       \
-        int unit_ok_ = unit_g_ && unit_w_ && strcmp(unit_g_, unit_w_) == 0;   \
-        CHECK(unit_ok_, __VA_ARGS__);                                         \
-        if (!unit_ok_)                                                        \
+        int unit_same_ = unit_g_ && unit_w_ && strcmp(unit_g_, unit_w_) == 0; \
+        CHECK(unit_same_, __VA_ARGS__);                                       \
+        if (!unit_same_)                                                      \
             printf("#   got  [%s]\n#   want [%s]\n", unit_g_ ? unit_g_ : "(null)", \
                    unit_w_ ? unit_w_ : "(null)");                             \
     } while (0)
