@@ -60,8 +60,9 @@ local name = string.format("batch-input-%s-%s.json", kind, os.date("!%Y%m%d-%H%M
 -- Written beside its final name and renamed, so a failure never leaves a
 -- half-written input file that a job could pick up.
 local tmp = string.format("%s.tmp-%d", name, math.random(1, 1 << 30))
+-- io.open's message already starts with the file name.
 local f, err = io.open(tmp, "wb")
-if not f then cli.fail("cannot write " .. tmp .. ": " .. err) end
+if not f then cli.fail("cannot write " .. err .. " (is the folder writable?)") end
 local ok, werr = f:write(table.concat(lines))
 local closed, cerr = f:close()
 if not ok or not closed then

@@ -14,7 +14,6 @@ local opts = cli.parse(arg, {
   positional = "user",
 })
 local ds = demo.open_dataset(opts)
-local rec = demo.open_backend(opts, ds)
 local out = report.new(opts.format)
 
 local user, note = opts.user, nil
@@ -34,6 +33,7 @@ else
   note = string.format("No item_ids provided so randomly selecting %d movies from the movies dataset",
     LIST_SIZE)
 end
+local rec = demo.open_backend(opts, ds)
 local _, item_rows = report.item_rows(ds, items, false)
 for i, row in ipairs(item_rows) do item_rows[i] = { row[2], row[3] } end
 out:section("ITEM IDS INFO", {

@@ -13,7 +13,6 @@ local opts = cli.parse(arg, {
   positional = "items",
 })
 local ds = demo.open_dataset(opts)
-local rec = demo.open_backend(opts, ds)
 local out = report.new(opts.format)
 
 if opts.items and #opts.items > 1 then
@@ -26,6 +25,7 @@ if not item then
   note = "No item_id provided so randomly selecting a movie from the movies dataset"
 end
 demo.check_item(ds, item)
+local rec = demo.open_backend(opts, ds)
 local movie = ds:movie(item)
 out:section("ITEM INFO", {
   note = note,

@@ -14,7 +14,6 @@ local opts = cli.parse(arg, {
   positional = "user",
 })
 local ds = demo.open_dataset(opts)
-local rec = demo.open_backend(opts, ds)
 local out = report.new(opts.format)
 
 local note
@@ -24,6 +23,7 @@ if not user then
   note = "No user_id provided so randomly selecting a user from the interactions dataset"
 end
 demo.check_user(ds, user)
+local rec = demo.open_backend(opts, ds)
 out:section("USER INFO", { note = note, fields = { { "user_id", user } } })
 
 local headers, rows = report.history_rows(ds, user, SHOWN)

@@ -19,21 +19,24 @@ end
 M.thousands = thousands
 
 -- Opens the dataset (opts.data, $MLPZ_DATA, ./data, .) seeded with
--- opts.seed, and says on stderr what was loaded.
+-- opts.seed.
 function M.open_dataset(opts)
   local ds, err = dataset.open { dir = opts.data, seed = opts.seed }
   if not ds then cli.fail(err) end
-  local s = ds:stats()
-  io.stderr:write(string.format("Loaded %s movies and %s interactions (%s users) from %s\n",
-    thousands(s.movies), thousands(s.interactions), thousands(s.users), s.dir))
   return ds
 end
 
+-- Opens the backend once the script's ids are checked, so that a bad id
+-- gets its one-line error alone, and says on stderr what was loaded and
+-- which recommender answers.
 function M.open_backend(opts, ds)
   local rec, err = backend.open {
     dataset = ds, campaign_arn = opts.campaign_arn, region = opts.region,
   }
   if not rec then cli.fail(err, cli.EXIT_AWS) end
+  local s = ds:stats()
+  io.stderr:write(string.format("Loaded %s movies and %s interactions (%s users) from %s\n",
+    thousands(s.movies), thousands(s.interactions), thousands(s.users), s.dir))
   if rec.kind == "local" then
     io.stderr:write("No campaign ARN given (-c): using the embedded local recommender\n")
   end
