@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,8 +116,10 @@ static int grow_fields(mlpz_csv *c, size_t *cap)
     return 0;
 }
 
-/* Decodes one record starting at c->pos. With header set, extra fields are
- * counted but not stored, so the message can say how many there were. */
+/* Decodes one record starting at c->pos, in place. The header grows the
+ * field array; a data record has room for the header's columns only, and
+ * fields past them are counted but not stored, so the message can say how
+ * many there were. */
 static int parse_record(mlpz_csv *c, int header)
 {
     char *b = c->buf;
@@ -241,7 +244,7 @@ static int start(mlpz_csv *c)
     if (c->len >= 3 && memcmp(c->buf, bom, 3) == 0)
         c->pos = 3;
     skip_blank_lines(c);
-    c->line = c->next_line;
+    c->line = c->pos >= c->len ? 1 : c->next_line;
     if (c->pos >= c->len)
         return mlpz_csv_fail(c, "empty file: expected a header line naming the columns");
     if (parse_record(c, 1) != 0)

@@ -1,11 +1,12 @@
 /* A strict RFC 4180 reader for the dataset's CSV files.
  *
- * The whole file is read into memory and records are decoded in place, so a
- * field is a NUL-terminated slice of the reader's buffer that stays valid
- * until mlpz_csv_close. Quoted fields may hold commas, doubled quotes and
- * line breaks; lines end in LF or CRLF; a UTF-8 BOM at the start is skipped;
- * blank lines are skipped. The first record is the header, and every record
- * must have as many fields as the header.
+ * The whole file is read into memory (a private copy rather than a mapping,
+ * because records are decoded in place), so a field is a NUL-terminated
+ * slice of the reader's buffer that stays valid until mlpz_csv_close.
+ * Quoted fields may hold commas, doubled quotes and line breaks; lines end
+ * in LF or CRLF; a UTF-8 BOM at the start is skipped; blank lines are
+ * skipped; a NUL byte anywhere refuses the file. The first record is the
+ * header, and every record must have as many fields as the header.
  *
  * Every error is one line "path:line: what is wrong", where line is the
  * physical line on which the offending record starts. */
@@ -31,7 +32,7 @@ typedef struct {
     size_t line;                /* physical line of the current record */
     mlpz_csv_field *header;     /* ncols header fields, owned array */
     size_t ncols;
-    size_t header_line;
+    size_t header_line;         /* physical line of the header */
     mlpz_csv_field *fields;     /* current record, ncols entries, owned array */
     size_t nfields;
     char *err;
@@ -49,7 +50,8 @@ int mlpz_csv_open_mem(mlpz_csv *c, const char *name, const char *data, size_t le
                       char *err, size_t errlen);
 
 /* Decodes the next record into c->fields. Returns 1 for a record, 0 at the
- * end of the file, -1 on malformed input (message in err). */
+ * end of the file (and on every later call), -1 on malformed input (message
+ * in err), after which the reader can only be closed. */
 int mlpz_csv_next(mlpz_csv *c);
 
 void mlpz_csv_close(mlpz_csv *c);

@@ -107,16 +107,18 @@ int64_t mlpz_dataset_sample(mlpz_dataset *ds, uint32_t population, size_t n, uin
 
 /* Writes to out (room for max) the indices of the movies whose title
  * contains text (len bytes) with ASCII case folding, in movies.csv order,
- * and returns how many; -1 on allocation failure. */
+ * and returns how many; -1 on allocation failure. Scans the folded titles
+ * only until max are found: at worst every title once. */
 int64_t mlpz_dataset_search(const mlpz_dataset *ds, const char *text, size_t len,
                             uint32_t *out, size_t max);
 
 /* Counts the genres of the n items (an item listed twice counts twice;
- * "(no genres listed)" is skipped), sorted by count descending then genre
- * name ascending. *out is malloc'd (free it), *nout its length. Returns 0,
- * or -1 on allocation failure. */
-int mlpz_dataset_top_genres(const mlpz_dataset *ds, const uint32_t *items, size_t n,
-                            mlpz_genre_count **out, size_t *nout);
+ * indices past ds->items are ignored; "(no genres listed)" is skipped),
+ * sorts them by count descending then genre name ascending, and writes the
+ * first max to out. Returns how many were written, or -1 on allocation
+ * failure. At most ds->genres.n genres exist. */
+int64_t mlpz_dataset_top_genres(const mlpz_dataset *ds, const uint32_t *items, size_t n,
+                                mlpz_genre_count *out, size_t max);
 
 /* Formats ts (seconds since the epoch) as "YYYY-MM-DD HH:MM:SS" in UTC,
  * for any int64 value (proleptic Gregorian calendar). */

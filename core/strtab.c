@@ -27,6 +27,16 @@ void mlpz_strtab_free(mlpz_strtab *t)
     mlpz_strtab_init(t);
 }
 
+/* Whether stored string c equals s (len bytes). A NUL inside s never
+ * matches, so c is never read past its terminator. */
+static int same(const char *c, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (c[i] != s[i] || c[i] == '\0')
+            return 0;
+    return c[len] == '\0';
+}
+
 static uint32_t *probe(const mlpz_strtab *t, const char *s, size_t len)
 {
     uint32_t mask = t->nslots - 1;
@@ -35,7 +45,7 @@ static uint32_t *probe(const mlpz_strtab *t, const char *s, size_t len)
         if (v == 0)
             return &t->slots[i];
         const char *c = t->str[v - 1];
-        if (strncmp(c, s, len) == 0 && c[len] == '\0')
+        if (same(c, s, len))
             return &t->slots[i];
     }
 }
