@@ -14,6 +14,17 @@ lua_State *mlpz_state_new(void);
  * Raises Lua errors: call it in protected mode. */
 void mlpz_state_open(lua_State *L, int ignore_env);
 
+/* lua.c's docall: calls the function under its narg arguments in protected
+ * mode, appending a traceback to errors. A SIGINT meanwhile raises
+ * "interrupted!" in the running Lua code (a second one ends the process, as
+ * in lua); the previous SIGINT disposition is restored afterwards. */
+int mlpz_state_call(lua_State *L, int narg, int nres);
+
+/* When status is an error, prints the message on top of the stack to
+ * stderr, prefixed by "progname: " unless progname is NULL, and pops it.
+ * Returns status. */
+int mlpz_state_report(lua_State *L, int status, const char *progname);
+
 /* Adds the REPL globals: `mlpz` (its fields require "mlpz.<name>" on first
  * use), `ds` (mlpz.dataset.open() on first use, through a metatable on the
  * globals table) and `help([topic])`. Leaves globals the user already set
