@@ -36,7 +36,7 @@ UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 BIN := mlpz-lua
 
-.PHONY: all deps data demo test bench install uninstall clean check-deps
+.PHONY: all deps data demo test bench samples install uninstall clean
 all: $(BIN)
 
 $(BIN): $(BUILD)/$(BIN)
@@ -88,6 +88,9 @@ test: $(BUILD)/$(BIN) $(UNIT_BIN)
 
 bench: $(BIN)
 	@sh tests/bench.sh
+
+samples: $(BIN)
+	@sh tools/make_samples.sh
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mlpz-lua/scripts
