@@ -5,7 +5,7 @@
 # folder first and are moved into place at the end.
 set -eu
 dest=${1:-data}
-url=https://files.grouplens.org/datasets/movielens/ml-latest-small.zip
+url=${MLPZ_DATA_URL:-https://files.grouplens.org/datasets/movielens/ml-latest-small.zip}
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${MLPZ_SHARED:-$root/../shared}/datasets/ml-latest-small
 
