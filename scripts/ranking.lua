@@ -33,7 +33,7 @@ else
   note = string.format("No item_ids provided so randomly selecting %d movies from the movies dataset",
     LIST_SIZE)
 end
-local rec = demo.open_backend(opts, ds)
+local rec = demo.open_backend(opts, ds, "ranking")
 local _, item_rows = report.item_rows(ds, items, false)
 for i, row in ipairs(item_rows) do item_rows[i] = { row[2], row[3] } end
 out:section("ITEM IDS INFO", {

@@ -25,7 +25,7 @@ if not item then
   note = "No item_id provided so randomly selecting a movie from the movies dataset"
 end
 demo.check_item(ds, item)
-local rec = demo.open_backend(opts, ds)
+local rec = demo.open_backend(opts, ds, "similar_items")
 local movie = ds:movie(item)
 out:section("ITEM INFO", {
   note = note,

@@ -23,7 +23,7 @@ if not user then
   note = "No user_id provided so randomly selecting a user from the interactions dataset"
 end
 demo.check_user(ds, user)
-local rec = demo.open_backend(opts, ds)
+local rec = demo.open_backend(opts, ds, "user_personalization")
 out:section("USER INFO", { note = note, fields = { { "user_id", user } } })
 
 local headers, rows = report.history_rows(ds, user, SHOWN)

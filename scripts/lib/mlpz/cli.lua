@@ -24,8 +24,18 @@ local COMMON = {
     help = "output format: table (default), json or csv" },
   { short = "-c", long = "--campaign-arn", key = "campaign_arn", kind = "string", arg = "ARN",
     help = "Personalize campaign ARN (default: the embedded local recommender)" },
+  { long = "--recommender-arn", key = "recommender_arn", kind = "string", arg = "ARN",
+    help = "Personalize recommender ARN (domain dataset groups), instead of -c" },
+  { long = "--filter-arn", key = "filter_arn", kind = "string", arg = "ARN",
+    help = "Personalize filter to apply to the recommendations" },
+  { long = "--filter-values", key = "filter_values", kind = "json_object", arg = "JSON",
+    help = "values of the filter's placeholders, e.g. '{\"GENRE\": \"\\\"Comedy\\\"\"}'" },
   { short = "-r", long = "--region", key = "region", kind = "string", arg = "REGION",
-    help = "AWS region of the campaign" },
+    help = "AWS region (default: the ARN's, then AWS_REGION, the profile's)" },
+  { long = "--profile", key = "profile", kind = "string", arg = "NAME",
+    help = "profile of ~/.aws/credentials and ~/.aws/config" },
+  { long = "--endpoint-url", key = "endpoint_url", kind = "string", arg = "URL",
+    help = "send Personalize calls to this URL instead of AWS's endpoint" },
   { short = "-b", long = "--bucket", key = "bucket", kind = "string", arg = "BUCKET",
     help = "S3 bucket for batch files" },
   { short = "-h", long = "--help", key = "help", kind = "flag", help = "show this help and exit" },
@@ -78,6 +88,12 @@ local function read_value(o, raw)
         table.concat(names, ", "), raw)
     end
     return raw
+  elseif o.kind == "json_object" then
+    local ok, v = pcall(require("cjson").decode, raw)
+    if not ok or type(v) ~= "table" then
+      return nil, string.format("%s needs a JSON object, got '%s'", o.long, raw)
+    end
+    return v
   elseif raw == "" then
     return nil, o.long .. " needs a non-empty value"
   end

@@ -5,6 +5,7 @@
 local cli = require "mlpz.cli"
 local dataset = require "mlpz.dataset"
 local backend = require "mlpz.backend"
+local config = require "mlpz.config"
 
 local M = {}
 
@@ -28,10 +29,16 @@ end
 
 -- Opens the backend once the script's ids are checked, so that a bad id
 -- gets its one-line error alone, and says on stderr what was loaded and
--- which recommender answers.
-function M.open_backend(opts, ds)
+-- which recommender answers. `demo` names the script's campaign in the
+-- environment and config files (see mlpz.config).
+function M.open_backend(opts, ds, demo)
+  local settings, cerr = config.resolve(setmetatable({}, { __index = opts }), demo)
+  if not settings then cli.fail(cerr) end
   local rec, err = backend.open {
-    dataset = ds, campaign_arn = opts.campaign_arn, region = opts.region,
+    dataset = ds, campaign_arn = settings.campaign_arn, recommender_arn = settings.recommender_arn,
+    -- Only a --region flag overrides the region an ARN names.
+    region = opts.region, profile = settings.profile, endpoint_url = settings.endpoint_url,
+    filter_arn = settings.filter_arn, filter_values = settings.filter_values,
   }
   if not rec then cli.fail(err, cli.EXIT_AWS) end
   local s = ds:stats()
@@ -39,6 +46,8 @@ function M.open_backend(opts, ds)
     thousands(s.movies), thousands(s.interactions), thousands(s.users), s.dir))
   if rec.kind == "local" then
     io.stderr:write("No campaign ARN given (-c): using the embedded local recommender\n")
+  else
+    io.stderr:write("Using the " .. rec.source .. "\n")
   end
   return rec
 end
@@ -74,10 +83,28 @@ function M.check_item(ds, item)
   return item
 end
 
--- Fails with status 3 when a backend call returned nil, err.
+-- What to check for each AWS error code a demo can meet.
+local HINTS = {
+  ResourceNotFoundException = "check the ARN and its region (`aws personalize list-campaigns` lists them)",
+  InvalidSignatureException = "check the secret access key of your AWS credentials",
+  SignatureDoesNotMatch = "check the secret access key of your AWS credentials",
+  UnrecognizedClientException = "check your AWS access key id, or choose another --profile",
+  InvalidClientTokenId = "check your AWS access key id, or choose another --profile",
+  ExpiredTokenException = "the session token has expired: refresh your credentials (e.g. `aws sso login`)",
+  AccessDeniedException = "your AWS identity is not allowed this call: check its IAM policy",
+  ThrottlingException = "Personalize kept throttling after every retry: try again later or raise "
+    .. "the campaign's minProvisionedTPS",
+  ConnectionError = "check your network, the region and --endpoint-url",
+  Timeout = "no answer in time: check your network, the region and --endpoint-url",
+}
+
+-- Fails with status 3 when a backend call returned nil, err; err is an
+-- mlpz.aws error table ({code, message, status, request_id}) or a string.
 function M.check_result(result, err, what)
-  if not result then cli.fail(what .. " failed: " .. tostring(err), cli.EXIT_AWS) end
-  return result
+  if result then return result end
+  local hint = type(err) == "table" and HINTS[err.code]
+  cli.fail(string.format("%s failed: %s%s", what, tostring(err), hint and ("; " .. hint) or ""),
+    cli.EXIT_AWS)
 end
 
 return M

@@ -45,13 +45,20 @@ function Client:endpoint(service)
   return c
 end
 
+local BadResponse = {
+  __tostring = function(e)
+    return string.format("%s: %s (HTTP %s, request id %s)", e.code, e.message,
+      tostring(e.status), tostring(e.request_id))
+  end,
+}
+
 local function decode(resp)
   if resp.body == nil or resp.body == "" then return {} end
   local ok, doc = pcall(cjson.decode, resp.body)
   if not ok or type(doc) ~= "table" then
     return nil, setmetatable({ code = "SerializationException", status = resp.status,
       request_id = resp.headers["x-amzn-requestid"], retryable = false,
-      message = "the response is not a JSON object" }, aws.error_mt)
+      message = "the response is not a JSON object" }, BadResponse)
   end
   return doc
 end
