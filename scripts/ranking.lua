@@ -46,7 +46,7 @@ out:section("RECENT USER INTERACTIONS", { headers = headers, rows = rows })
 headers, rows = report.genre_rows(ds:top_genres(user))
 out:section("USER TOP GENRES", { headers = headers, rows = rows })
 
-local result = demo.check_result(rec:rank { user = user, items = items }, "GetPersonalizedRanking")
+local result = demo.check_result("GetPersonalizedRanking", rec:rank { user = user, items = items })
 headers, rows = report.item_rows(ds, result.items, true)
 out:section("RERANKED ITEMS", {
   note = "Ranked by the " .. result.source .. "; items it cannot score come last with no score",

@@ -34,7 +34,7 @@ out:section("ITEM INFO", {
 })
 
 local n = opts.num_results or 50
-local result = demo.check_result(rec:similar { item = item, n = n }, "GetRecommendations")
+local result = demo.check_result("GetRecommendations", rec:similar { item = item, n = n })
 local shown = table.move(result.items, 1, SHOWN, 1, {})
 local headers, rows = report.item_rows(ds, shown, false)
 out:section("ITEM RECOMMENDATIONS", {

@@ -34,7 +34,7 @@ headers, rows = report.genre_rows(user_genres)
 out:section("USER TOP GENRES", { headers = headers, rows = rows })
 
 local n = opts.num_results or 50
-local result = demo.check_result(rec:recommend { user = user, n = n }, "GetRecommendations")
+local result = demo.check_result("GetRecommendations", rec:recommend { user = user, n = n })
 local shown = table.move(result.items, 1, SHOWN, 1, {})
 headers, rows = report.item_rows(ds, shown, true)
 out:section("USER RECOMMENDATIONS", {

@@ -34,11 +34,14 @@ expect_err() {
     else fail "$name: $1" "stderr lacks /$2/: $(head -c 300 "$WORK/err")"; fi
 }
 
-# The error contract: exactly one line on stderr, no traceback.
+# The error contract: one error line ("script.lua: ..."), the last thing on
+# stderr, no traceback. Progress lines ("Loaded ...", "Using ...") may come
+# before it.
 expect_one_line_error() {
-    lines=$(wc -l < "$WORK/err")
-    if [ "$lines" -eq 1 ] && ! grep -q traceback "$WORK/err"; then pass "$name: one-line error"
-    else fail "$name: one-line error" "$lines lines: $(head -c 400 "$WORK/err")"; fi
+    errors=$(grep -Ec '^([a-z_]+\.lua|mlpz-lua): ' "$WORK/err")
+    if [ "$errors" -eq 1 ] && tail -n 1 "$WORK/err" | grep -Eq '^([a-z_]+\.lua|mlpz-lua): ' \
+        && ! grep -q traceback "$WORK/err"; then pass "$name: one-line error"
+    else fail "$name: one-line error" "$(head -c 600 "$WORK/err")"; fi
 }
 
 # expect_py NAME PYTHON-CODE: runs python3 with $WORK/out on stdin; the code

@@ -100,10 +100,21 @@ local HINTS = {
 
 -- Fails with status 3 when a backend call returned nil, err; err is an
 -- mlpz.aws error table ({code, message, status, request_id}) or a string.
-function M.check_result(result, err, what)
+-- `what` comes first so the call's results can be passed whole:
+-- demo.check_result("GetRecommendations", rec:recommend{...}).
+function M.check_result(what, result, err)
   if result then return result end
-  local hint = type(err) == "table" and HINTS[err.code]
-  cli.fail(string.format("%s failed: %s%s", what, tostring(err), hint and ("; " .. hint) or ""),
+  local text, hint = tostring(err), nil
+  if type(err) == "table" then
+    hint = HINTS[err.code]
+    -- AWS appends the expected canonical request to signature errors, on
+    -- lines of their own: the first line says it all.
+    local message = tostring(err.message or ""):match("^[^\n]*")
+    text = string.format("%s: %s", tostring(err.code), message)
+    if err.status then text = text .. string.format(" (HTTP %s", tostring(err.status))
+      .. (err.request_id and (", request id " .. tostring(err.request_id)) or "") .. ")" end
+  end
+  cli.fail(string.format("%s failed: %s%s", what, text:gsub("%s+", " "), hint and ("; " .. hint) or ""),
     cli.EXIT_AWS)
 end
 
