@@ -14,7 +14,7 @@ typedef struct {
     char *secret_access_key; /* never printed, logged or returned to Lua */
     char *session_token;     /* NULL when none; never printed */
     int64_t expiration;      /* seconds since the epoch; 0 = does not expire */
-    char source[96];         /* where they came from, e.g. "environment",
+    char source[256];        /* where they came from, e.g. "environment",
                                 "shared credentials file (profile dev)" */
 } mlpz_aws_creds;
 
@@ -44,6 +44,9 @@ const mlpz_aws_creds *mlpz_aws_provider_get(lua_State *L, mlpz_aws_provider *p,
 /* Cleanses the secrets and frees. NULL is fine. */
 void mlpz_aws_provider_free(mlpz_aws_provider *p);
 
+/* Region and endpoint resolution read the profile named by the argument,
+ * else $AWS_PROFILE, else "default". */
+
 /* Region: explicit, else $AWS_REGION, $AWS_DEFAULT_REGION, the profile's
  * `region` in the config file. 0, or -1 with err (none configured: say how
  * to set one). */
@@ -61,5 +64,11 @@ int mlpz_aws_resolve_endpoint(const char *service, const char *region,
                               const char *explicit_url, const char *profile,
                               char *out, size_t outlen, int *custom,
                               char *err, size_t errlen);
+
+/* The value of key in a profile, the credentials file's winning over the
+ * config file's (as the AWS CLI merges them): 1 with out set, 0 when unset,
+ * -1 with err (an unreadable or malformed file, a value too long). */
+int mlpz_aws_profile_value(const char *profile, const char *key, char *out, size_t outlen,
+                           char *err, size_t errlen);
 
 #endif

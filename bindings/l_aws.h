@@ -1,9 +1,13 @@
 /* Functions of the "mlpz.aws" module, each implemented in its own file and
- * gathered by bindings/l_aws.c. */
+ * gathered by bindings/l_aws.c, and the helpers those files share. */
 #ifndef MLPZ_L_AWS_H
 #define MLPZ_L_AWS_H
 
+#include <stddef.h>
+
 #include <lua.h>
+
+#include "aws_credentials.h"
 
 int mlpz_aws_sign(lua_State *L);        /* l_aws_sign.c: aws.sign{...} */
 int mlpz_aws_credentials(lua_State *L); /* l_aws_config.c: aws.credentials{...} */
@@ -16,5 +20,32 @@ int mlpz_aws_file_digest(lua_State *L); /* l_aws_client.c: aws.file_digest(path,
 /* Metatables registered by luaopen_mlpz_aws before the functions run. */
 void mlpz_aws_client_register(lua_State *L);
 void mlpz_aws_credentials_register(lua_State *L);
+void mlpz_aws_xml_register(lua_State *L);
+void mlpz_aws_sign_register(lua_State *L);
+
+#define MLPZ_AWS_CREDENTIALS_MT "mlpz.aws.credentials"
+
+/* Pushes a credentials object owning p. */
+void mlpz_aws_push_credentials(lua_State *L, mlpz_aws_provider *p);
+
+/* The provider of the credentials object at idx, or NULL when the value is
+ * not one. */
+mlpz_aws_provider *mlpz_aws_to_provider(lua_State *L, int idx);
+
+/* Decodes n bytes of JSON with a private lua-cjson instance (the script's
+ * cjson settings do not apply): pushes the value and returns 0, or pushes
+ * nothing and returns -1 with err (cjson's message, which names a position,
+ * never the text). */
+int mlpz_aws_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t errlen);
+
+/* Parses n bytes of XML with expat and pushes the root element in the
+ * shape aws.xml_decode returns: 0, or pushes nothing and returns -1 with
+ * err ("line N: expat's message"). */
+int mlpz_aws_xml_push(lua_State *L, const char *s, size_t n, char *err, size_t errlen);
+
+/* MLPZ_DEBUG=1 (any value but "" and "0"): debug lines on stderr, each
+ * prefixed "mlpz.aws: ". Callers redact secrets before printing. */
+int mlpz_aws_debug_on(void);
+void mlpz_aws_debugf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
