@@ -28,12 +28,21 @@ start_personalize() {
     eval "${sname}_URL=http://127.0.0.1:$port; ${sname}_LOG=$WORK/$sname.log"
 }
 
-# start_moto NAME: moto's S3 server; sets NAME_URL.
+# start_moto NAME [verify]: moto's S3 server; sets NAME_URL, and NAME_AK /
+# NAME_SK, the keys of an IAM user it knows. With "verify", moto checks
+# signatures once its first 4 unauthenticated actions are spent (the
+# readiness probe and the 3 IAM calls below). Its checker itself rejects
+# query strings and encoded keys, even from boto3, so only plain requests
+# can be tried on it.
 start_moto() {
     sname=$1
     command -v moto_server > /dev/null || { echo "moto_server is not installed (pip install 'moto[server]')" >&2; return 1; }
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    moto_server -H 127.0.0.1 -p "$port" > "$WORK/$sname.stderr" 2>&1 &
+    if [ "${2:-}" = verify ]; then
+        INITIAL_NO_AUTH_ACTION_COUNT=4 moto_server -H 127.0.0.1 -p "$port" > "$WORK/$sname.stderr" 2>&1 &
+    else
+        moto_server -H 127.0.0.1 -p "$port" > "$WORK/$sname.stderr" 2>&1 &
+    fi
     SERVER_PIDS="$SERVER_PIDS $!"
     i=0
     until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
@@ -41,7 +50,23 @@ start_moto() {
         [ "$i" -gt 150 ] && { echo "moto_server did not start" >&2; cat "$WORK/$sname.stderr" >&2; return 1; }
         sleep 0.1
     done
-    eval "${sname}_URL=http://127.0.0.1:$port"
+    if [ "${2:-}" != verify ]; then
+        eval "${sname}_URL=http://127.0.0.1:$port; ${sname}_AK=AKIAMOTO000000000000; ${sname}_SK=moto-accepts-any-secret"
+        return 0
+    fi
+    keys=$(python3 - "http://127.0.0.1:$port" <<'PY'
+import sys, boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="setup", aws_secret_access_key="setup")
+iam.create_user(UserName="mlpz")
+iam.put_user_policy(UserName="mlpz", PolicyName="all", PolicyDocument=
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}')
+k = iam.create_access_key(UserName="mlpz")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])
+PY
+) || return 1
+    set -- $keys
+    eval "${sname}_URL=http://127.0.0.1:$port; ${sname}_AK=$1; ${sname}_SK=$2"
 }
 
 # faults URL OP KIND...: queues faults on a personalize server.
