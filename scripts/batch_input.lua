@@ -18,6 +18,12 @@ local opts = cli.parse(arg, {
       .. "%d JSON Lines records of {\"userId\"}, {\"itemId\"} or {\"userId\", \"itemList\"}\n"
       .. "with %d items, ready for a Personalize batch inference job.", RECORDS, ITEMS_PER_RANK),
   positional = "type",
+  options = {
+    { long = "--prefix", key = "prefix", kind = "string", arg = "PREFIX",
+      help = "S3 key prefix for -b uploads (default input/)" },
+  },
+  epilog = "With -b BUCKET the file is also uploaded to s3://BUCKET/PREFIXNAME (the region,\n"
+    .. "--profile and --endpoint-url apply to S3 here).",
 })
 local kind = opts.type
 if not kind or not TYPES[kind] then
@@ -75,3 +81,23 @@ if not renamed then
   cli.fail("cannot rename " .. tmp .. " to " .. name .. ": " .. rerr)
 end
 print(string.format("Wrote %d %s records to %s", #lines, kind, name))
+
+local settings, cerr = require("mlpz.config").resolve(setmetatable({}, { __index = opts }))
+if not settings then cli.fail(cerr) end
+if settings.bucket then
+  local prefix = settings.prefix or "input/"
+  if prefix ~= "" and prefix:sub(-1) ~= "/" then prefix = prefix .. "/" end
+  local url = string.format("s3://%s/%s%s", settings.bucket, prefix, name)
+  local s3, serr = require("mlpz.s3").new { region = settings.region, profile = settings.profile,
+    endpoint_url = settings.endpoint_url }
+  local done
+  if s3 then
+    done, serr = s3:put_object { bucket = settings.bucket, key = prefix .. name, file = name,
+      content_type = "application/json" }
+  end
+  if not done then
+    cli.fail(string.format("upload to %s failed: %s (the file is kept in %s)", url,
+      tostring(serr):match("^[^\n]*"), name), cli.EXIT_AWS)
+  end
+  print("Uploaded to " .. url)
+end

@@ -102,7 +102,7 @@ function M.resolve(opts, demo)
   pick("region", { "AWS_REGION", "AWS_DEFAULT_REGION" })
   pick("profile", { "AWS_PROFILE" })
   if not (env("AWS_ENDPOINT_URL") or env("AWS_ENDPOINT_URL_PERSONALIZE")
-      or env("AWS_ENDPOINT_URL_PERSONALIZE_RUNTIME")) then
+      or env("AWS_ENDPOINT_URL_PERSONALIZE_RUNTIME") or env("AWS_ENDPOINT_URL_S3")) then
     pick("endpoint_url", {})
   end
   pick("bucket", { "MLPZ_BUCKET" })
