@@ -20,7 +20,7 @@ typedef struct {
 
 typedef struct {
     const char *profile;           /* NULL: $AWS_PROFILE, else "default" */
-    const char *access_key_id;     /* explicit credentials, all three or none */
+    const char *access_key_id;     /* explicit: key id and secret together, token optional */
     const char *secret_access_key;
     const char *session_token;
 } mlpz_aws_creds_opts;
@@ -28,16 +28,24 @@ typedef struct {
 /* A resolved source in the chain, able to refresh temporary credentials. */
 typedef struct mlpz_aws_provider mlpz_aws_provider;
 
-/* Walks the chain (explicit, environment, shared files with profiles and
- * credential_process, container, instance metadata) and returns the first
- * source that yields credentials, or NULL with a one-line err saying what
- * was tried and how to configure credentials. */
+/* Walks the chain and returns the first source that yields credentials:
+ * explicit options; $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY/
+ * $AWS_SESSION_TOKEN (skipped for an explicit opts->profile, as botocore
+ * does for --profile); the profile's keys in the credentials file, its
+ * credential_process, its keys in the config file; container credentials;
+ * IMDSv2 (unless $AWS_EC2_METADATA_DISABLED=true). A broken source (a
+ * malformed file, a named profile that does not exist, a failing
+ * credential_process or container endpoint, role_arn/SSO profiles) stops
+ * the walk with its own error; otherwise NULL with a one-line err saying
+ * what was tried and how to configure credentials. */
 mlpz_aws_provider *mlpz_aws_provider_new(lua_State *L, const mlpz_aws_creds_opts *opts,
                                          char *err, size_t errlen);
 
 /* The current credentials, refreshed first when they expire within the
- * next 5 minutes. NULL with err when a refresh fails. The pointer stays
- * valid until the next call or mlpz_aws_provider_free. */
+ * next 5 minutes (credential_process, container, instance metadata). A
+ * failed refresh keeps credentials that have not expired yet; NULL with err
+ * when they have. The pointer stays valid until the next call or
+ * mlpz_aws_provider_free. */
 const mlpz_aws_creds *mlpz_aws_provider_get(lua_State *L, mlpz_aws_provider *p,
                                             char *err, size_t errlen);
 
@@ -48,16 +56,21 @@ void mlpz_aws_provider_free(mlpz_aws_provider *p);
  * else $AWS_PROFILE, else "default". */
 
 /* Region: explicit, else $AWS_REGION, $AWS_DEFAULT_REGION, the profile's
- * `region` in the config file. 0, or -1 with err (none configured: say how
- * to set one). */
+ * `region` (config file, or the credentials file, which wins, as botocore
+ * merges them). Checked against [a-z0-9-]: it goes into host names. 0, or
+ * -1 with err (none configured: say how to set one). */
 int mlpz_aws_resolve_region(const char *explicit_region, const char *profile,
                             char *out, size_t outlen, char *err, size_t errlen);
 
-/* Endpoint base URL (scheme://host[:port], no trailing slash) for a service
- * id "personalize-runtime", "personalize" or "s3": explicit, else
- * $AWS_ENDPOINT_URL_<SERVICE> (PERSONALIZE_RUNTIME, PERSONALIZE, S3), else
- * $AWS_ENDPOINT_URL, else the profile's endpoint_url, else the AWS default
- * https://<service>.<region>.amazonaws.com (S3: https://s3.<region>.amazonaws.com).
+/* Endpoint base URL (scheme://host[:port][/prefix], no trailing slash) for a
+ * service id such as "personalize-runtime", "personalize" or "s3" (any
+ * [a-z0-9-] id works): explicit, else $AWS_ENDPOINT_URL_<SERVICE> (upper
+ * case, '-' as '_': PERSONALIZE_RUNTIME, PERSONALIZE, S3), else
+ * $AWS_ENDPOINT_URL, else the profile's endpoint_url (those three skipped
+ * when $AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or the profile's
+ * ignore_configured_endpoint_urls is true), else the AWS default
+ * https://<service>.<region>.amazonaws.com (.amazonaws.com.cn for cn-*
+ * regions), which needs region (NULL: an error saying how to set one).
  * *custom is set to 1 when the endpoint is not AWS's own (S3 then uses
  * path-style addressing). 0, or -1 with err. */
 int mlpz_aws_resolve_endpoint(const char *service, const char *region,
