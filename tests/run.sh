@@ -62,6 +62,9 @@ done
 for t in tests/cli/test_*.sh; do
     run_suite "cli/$(basename "$t")" sh "$t"
 done
+for t in tests/servers/test_*.py; do
+    [ -f "$t" ] && run_suite "servers/$(basename "$t")" python3 "$t"
+done
 for t in tests/repl/test_*.py; do
     [ -f "$t" ] && run_suite "repl/$(basename "$t")" python3 "$t"
 done
