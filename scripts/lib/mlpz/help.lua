@@ -70,18 +70,35 @@ mlpz.table: text tables
 ]],
   personalize = [[
 mlpz.personalize: thin Personalize clients (API member names, decoded JSON)
-  e.g. get_recommendations{campaignArn = ..., userId = "42", numResults = 10}
+  p = personalize.new{region =, profile =, endpoint_url =}  -> client | nil, err
+  p:get_recommendations{campaignArn = ..., userId = "42", numResults = 10}
+  p:get_personalized_ranking{...}, p:get_action_recommendations{...}
+  p:call("ListCampaigns", {...}) and p:list_campaigns{...}, describe_campaign,
+  describe_solution_version, get_solution_metrics, create_batch_inference_job,
+  describe_batch_inference_job, list_batch_inference_jobs
+  for c in p:pages("ListCampaigns", {}, "campaigns") do ... end
   Errors: nil, err with err.code, err.message, err.status, err.request_id,
   err.retryable. Credentials and region come from mlpz.aws (as the AWS CLI).
 ]],
   aws = [[
-mlpz.aws: credentials (env, ~/.aws, containers, instance metadata), regions,
-endpoints, and aws.sign{method, url, headers, body, service, region,
-credentials, time} (Signature V4, a pure function).
+mlpz.aws: what the AWS CLI resolves, and a signed HTTP client
+  aws.credentials{profile =} -> creds (access_key_id, source, expiration)
+  aws.region{region =, profile =}, aws.endpoint(service, {region =, endpoint_url =})
+  aws.client{service =, region =, ...} -> c;  c:request{method, path, query,
+    headers, body | body_file, output_file, bucket} -> {status, headers, body}
+  aws.sign{method, url, headers, body, service, region, credentials, time,
+    mode = "header" | "query"} (Signature V4, a pure function)
+  aws.xml_decode(s), aws.file_digest(path, "sha256" | "md5-base64", ...)
+  MLPZ_DEBUG=1 shows canonical requests and retries, secrets redacted.
 ]],
   s3 = [[
 mlpz.s3: S3 client for batch input/output files (virtual-hosted, or
-path-style with a custom endpoint such as $AWS_ENDPOINT_URL_S3).
+path-style with a custom endpoint such as $AWS_ENDPOINT_URL_S3)
+  s = s3.new{region =, profile =, endpoint_url =}
+  s:put_object{bucket, key, body = | file =}   (multipart above 100 MB)
+  s:get_object{bucket, key [, file =]}, s:head_object{bucket, key}
+  s:list_objects_v2{bucket, prefix, max_keys, continuation_token}
+  for obj in s:list(bucket, prefix) do ... end;  s:presign{bucket, key, expires}
 ]],
   text = [[
 mlpz.text: text.width(s) -> terminal columns of UTF-8 text;
