@@ -96,9 +96,7 @@ url, date, secret = sys.argv[1], sys.argv[2], sys.argv[3]
 base = url.split("?")[0]
 req = AWSRequest(method="GET", url=base)
 now = datetime.datetime.strptime(date, "%%Y%%m%%dT%%H%%M%%SZ")
-with mock.patch("botocore.auth.datetime") as dt:
-    dt.datetime.utcnow.return_value = now
-    dt.datetime.now.return_value = now
+with mock.patch("botocore.auth.get_current_datetime", return_value=now):
     S3SigV4QueryAuth(Credentials(url.split("X-Amz-Credential=")[1].split("%%2F")[0], secret), "s3", "us-east-1", expires=300).add_auth(req)
 print(req.url.split("X-Amz-Signature=")[1])
 PY]], url, date, os.getenv("AWS_SECRET_ACCESS_KEY"))))

@@ -141,6 +141,61 @@ sample=$MLPZ_SHARED/seed-samples/batch-input-personalized-ranking-20201106-04464
 if python3 -c "import json,sys; l=open('$sample').readline().rstrip('\n'); sys.exit(json.dumps(json.loads(l)) != l)"; then
     pass "batch_input: the real sample's layout is json.dumps's"
 else fail "batch_input: the real sample's layout is json.dumps's" "sample differs"; fi
+# --records, --items-per-rank, --users, --items, -o
+printf '1\n42\n# a comment\n\n595\n' > users.txt
+printf '260\n1196\n1\n318\n2571\n' > items.txt
+run "batch_input --users" "$MLPZ_BIN" "$S/batch_input.lua" user-personalization --users users.txt -o up.json
+expect_status 0
+if [ "$(cat up.json)" = "$(printf '{"userId": "1"}\n{"userId": "42"}\n{"userId": "595"}')" ]; then
+    pass "batch_input --users: the file's users, in order"
+else fail "batch_input --users: the file's users, in order" "$(cat up.json)"; fi
+run "batch_input --users --records" "$MLPZ_BIN" "$S/batch_input.lua" user-personalization --users users.txt --records 2 -o up2.json
+expect_status 0
+[ "$(wc -l < up2.json)" -eq 2 ] && pass "$name: first 2" || fail "$name: first 2" "$(cat up2.json)"
+run "batch_input ranking from files" "$MLPZ_BIN" "$S/batch_input.lua" personalized-ranking --users users.txt \
+    --items items.txt --items-per-rank 4 --seed 5 -o rank.json
+expect_status 0
+cp rank.json "$WORK/out"
+expect_py "itemLists of 4 distinct ids from the file" "
+import json, sys
+pool = {'260', '1196', '1', '318', '2571'}
+recs = [json.loads(l) for l in sys.stdin]
+if [r['userId'] for r in recs] != ['1', '42', '595']: print('users', recs)
+for r in recs:
+    if len(r['itemList']) != 4 or len(set(r['itemList'])) != 4 or not set(r['itemList']) <= pool: print(r)
+"
+run "batch_input ranking from files again" "$MLPZ_BIN" "$S/batch_input.lua" personalized-ranking --users users.txt \
+    --items items.txt --items-per-rank 4 --seed 5 -o rank2.json
+cmp -s rank.json rank2.json && pass "$name: --seed repeats the picks" || fail "$name: --seed repeats the picks" "differ"
+run "batch_input similar-items --items --records" "$MLPZ_BIN" "$S/batch_input.lua" similar-items --items items.txt --records 3 -o sim.json
+expect_status 0
+if [ "$(cut -c1-30 sim.json | tr -d '\n')" = '{"itemId": "260"}{"itemId": "1196"}{"itemId": "1"}' ]; then pass "$name: first 3 items"
+else fail "$name: first 3 items" "$(cat sim.json)"; fi
+run "batch_input --items-per-rank 3" "$MLPZ_BIN" "$S/batch_input.lua" personalized-ranking --records 4 --items-per-rank 3 -o r3.json
+expect_status 0
+cp r3.json "$WORK/out"
+expect_py "4 records of 3 items" "
+import json, sys
+recs = [json.loads(l) for l in sys.stdin]
+if len(recs) != 4 or any(len(r['itemList']) != 3 for r in recs): print(recs)
+"
+printf '1\n99999\nabc\n42\n' > badusers.txt
+run "batch_input unknown ids" "$MLPZ_BIN" "$S/batch_input.lua" user-personalization --users badusers.txt -o never.json
+expect_status 2
+expect_err "first bad id with file:line" "^badusers.txt:2: unknown user id '99999'$"
+expect_err "last bad id with file:line, nothing written" "badusers.txt:3: unknown user id 'abc' \(2 unknown ids in badusers.txt; nothing written\)"
+[ ! -e never.json ] && pass "$name: no file" || fail "$name: no file" "never.json written"
+run "batch_input too few items" "$MLPZ_BIN" "$S/batch_input.lua" personalized-ranking --items items.txt -o never.json
+expect_status 2
+expect_err "says so" "items.txt has 5 items, fewer than --items-per-rank 20"
+run "batch_input missing id file" "$MLPZ_BIN" "$S/batch_input.lua" similar-items --items nowhere.txt
+expect_status 2
+expect_err "names it" "cannot read nowhere.txt: No such file"
+expect_one_line_error
+run "batch_input --records 0" "$MLPZ_BIN" "$S/batch_input.lua" similar-items --records 0
+expect_status 2
+expect_err "range" "--records needs a whole number from 1 to 1000000"
+
 # A folder deleted under the running script: writing fails even for root.
 mkdir gone
 (cd gone && rmdir "$WORK/gone" && "$MLPZ_BIN" "$S/batch_input.lua" similar-items > "$WORK/out" 2> "$WORK/err"); status=$?

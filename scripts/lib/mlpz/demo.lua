@@ -118,4 +118,25 @@ function M.check_result(what, result, err)
     cli.EXIT_AWS)
 end
 
+-- Writes text to path through a temporary file beside it and a rename, so
+-- a failure never leaves a half-written file; fails the script (status 2)
+-- with one line otherwise.
+function M.write_file(path, text)
+  local tmp = string.format("%s.tmp-%d", path, math.random(1, 1 << 30))
+  -- io.open's message already starts with the file name.
+  local f, err = io.open(tmp, "wb")
+  if not f then cli.fail("cannot write " .. err .. " (is the folder writable?)") end
+  local ok, werr = f:write(text)
+  local closed, cerr = f:close()
+  if not ok or not closed then
+    os.remove(tmp)
+    cli.fail("cannot write " .. tmp .. ": " .. tostring(werr or cerr))
+  end
+  local renamed, rerr = os.rename(tmp, path)
+  if not renamed then
+    os.remove(tmp)
+    cli.fail("cannot rename " .. tmp .. " to " .. path .. ": " .. tostring(rerr))
+  end
+end
+
 return M
