@@ -12,6 +12,7 @@ static const luaL_Reg preloads[] = {
     {"mlpz.dataset", luaopen_mlpz_dataset},
     {"mlpz.recommender", luaopen_mlpz_recommender},
     {"mlpz.text", luaopen_mlpz_text},
+    {"mlpz.sys", luaopen_mlpz_sys},
     {"mlpz.aws", luaopen_mlpz_aws},
     {"cjson", luaopen_cjson},
     {NULL, NULL},

@@ -74,6 +74,13 @@ local function read_value(o, raw)
       return nil, string.format("%s needs a whole number%s, got '%s'", o.long, range, raw)
     end
     return n
+  elseif o.kind == "number" then
+    local n = tonumber(raw)
+    if not n or n ~= n or (o.min and n < o.min) or (o.max and n > o.max) then
+      return nil, string.format("%s needs a number from %s to %s, got '%s'", o.long,
+        tostring(o.min), tostring(o.max), raw)
+    end
+    return n
   elseif o.kind == "list" then
     local list = {}
     for id in raw:gmatch("[^,%s]+") do list[#list + 1] = id end
