@@ -142,9 +142,6 @@ if settings.bucket then
     done, serr = s3:put_object { bucket = settings.bucket, key = key, file = name,
       content_type = "application/json" }
   end
-  if not done then
-    cli.fail(string.format("upload to %s failed: %s (the file is kept in %s)", url,
-      tostring(serr):match("^[^\n]*"), name), cli.EXIT_AWS)
-  end
+  if not done then demo.fail_aws(string.format("upload of %s (kept here) to %s", name, url), serr) end
   print("Uploaded to " .. url)
 end

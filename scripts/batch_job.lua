@@ -33,11 +33,7 @@ local opts = cli.parse(arg, {
   },
 })
 
-local function fail_aws(what, err)
-  local message = type(err) == "table" and string.format("%s: %s", tostring(err.code),
-    tostring(err.message or ""):match("^[^\n]*")) or tostring(err)
-  cli.fail(what .. " failed: " .. message, cli.EXIT_AWS)
-end
+local fail_aws = demo.fail_aws
 
 -- Checks the arguments before any call, so a mistake costs nothing.
 local s3mod = require "mlpz.s3"
@@ -74,13 +70,13 @@ local region = opts.region or arn_region(opts.job_arn or opts.solution_version_a
 local settings = assert(require("mlpz.config").resolve(setmetatable({}, { __index = opts })))
 local p, perr = require("mlpz.personalize").new { region = region, profile = settings.profile,
   endpoint_url = opts.endpoint_url }
-if not p then cli.fail(tostring(perr), cli.EXIT_AWS) end
+if not p then fail_aws("setting up Personalize", perr) end
 local s3
 local function s3_client()
   if not s3 then
     local err
     s3, err = s3mod.new { region = region, profile = settings.profile }
-    if not s3 then cli.fail(tostring(err), cli.EXIT_AWS) end
+    if not s3 then fail_aws("setting up S3", err) end
   end
   return s3
 end

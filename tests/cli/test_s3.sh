@@ -30,5 +30,5 @@ expect_status 0
 expect_out "prefix used" "^Uploaded to s3://mlpz-test/jobs/in/batch-input-similar-items-"
 run "batch_input -b missing bucket" "$MLPZ_BIN" "$ROOT/scripts/batch_input.lua" similar-items -b mlpz-no-such-bucket
 expect_status 3
-expect_err "says what failed" "upload to s3://mlpz-no-such-bucket/input/batch-input-similar-items-.*NoSuchBucket.*the file is kept"
+expect_err "says what failed" "upload of batch-input-similar-items-[0-9-]+\\.json \\(kept here\\) to s3://mlpz-no-such-bucket/input/batch-input-similar-items-.* failed: NoSuchBucket"
 expect_one_line_error

@@ -98,12 +98,10 @@ local HINTS = {
   Timeout = "no answer in time: check your network, the region and --endpoint-url",
 }
 
--- Fails with status 3 when a backend call returned nil, err; err is an
--- mlpz.aws error table ({code, message, status, request_id}) or a string.
--- `what` comes first so the call's results can be passed whole:
--- demo.check_result("GetRecommendations", rec:recommend{...}).
-function M.check_result(what, result, err)
-  if result then return result end
+-- Ends the script with status 3 and one line: what failed, the AWS error
+-- (err is an mlpz.aws error table {code, message, status, request_id}, or
+-- a string) and what to check.
+function M.fail_aws(what, err)
   local text, hint = tostring(err), nil
   if type(err) == "table" then
     hint = HINTS[err.code]
@@ -116,6 +114,14 @@ function M.check_result(what, result, err)
   end
   cli.fail(string.format("%s failed: %s%s", what, text:gsub("%s+", " "), hint and ("; " .. hint) or ""),
     cli.EXIT_AWS)
+end
+
+-- Returns result, or ends the script through fail_aws when a backend call
+-- returned nil, err. `what` comes first so the call's results can be
+-- passed whole: demo.check_result("GetRecommendations", rec:recommend{...}).
+function M.check_result(what, result, err)
+  if result then return result end
+  M.fail_aws(what, err)
 end
 
 -- Writes text to path through a temporary file beside it and a rename, so

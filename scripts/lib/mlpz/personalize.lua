@@ -4,6 +4,7 @@
 -- API supports passes through without a change here or in C. Signing,
 -- retries and error decoding are mlpz.aws's.
 local aws = require "mlpz.aws"
+local session = require "mlpz.session"
 local cjson = require "cjson"
 
 local M = {}
@@ -16,13 +17,8 @@ Client.__index = Client
 -- aws.credentials), connect_timeout, timeout, max_attempts.
 function M.new(opts)
   opts = opts or {}
-  local region, err = aws.region { region = opts.region, profile = opts.profile }
-  if not region then return nil, err end
-  local creds = opts.credentials
-  if not creds then
-    creds, err = aws.credentials { profile = opts.profile }
-    if not creds then return nil, err end
-  end
+  local region, creds = session.resolve(opts)
+  if not region then return nil, creds end
   return setmetatable({ opts = opts, region = region, credentials = creds }, Client)
 end
 

@@ -5,6 +5,7 @@
 -- the body (mlpz.aws computes it) and, for files, Content-MD5. XML answers
 -- are parsed with expat (aws.xml_decode).
 local aws = require "mlpz.aws"
+local session = require "mlpz.session"
 
 local M = {}
 
@@ -19,15 +20,9 @@ S3.__index = S3
 -- connect_timeout, max_attempts, path_style.
 function M.new(opts)
   opts = opts or {}
-  local region, err = aws.region { region = opts.region, profile = opts.profile }
-  if not region then return nil, err end
-  local creds = opts.credentials
-  if not creds then
-    creds, err = aws.credentials { profile = opts.profile }
-    if not creds then return nil, err end
-  end
-  local client
-  client, err = aws.client {
+  local region, creds = session.resolve(opts)
+  if not region then return nil, creds end
+  local client, err = aws.client {
     service = "s3", region = region, profile = opts.profile, endpoint_url = opts.endpoint_url,
     credentials = creds, timeout = opts.timeout, connect_timeout = opts.connect_timeout,
     max_attempts = opts.max_attempts, path_style = opts.path_style,
