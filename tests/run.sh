@@ -33,6 +33,7 @@ AWS_EC2_METADATA_DISABLED=true
 export AWS_EC2_METADATA_DISABLED
 
 log=$(mktemp)
+all=$(mktemp)
 passed=0
 failed=0
 run_suite() {
@@ -43,6 +44,7 @@ run_suite() {
     "$@" > "$log" 2>&1
     rc=$?
     cat "$log"
+    cat "$log" >> "$all"
     p=$(grep -c '^ok' "$log")
     f=$(grep -c '^not ok' "$log")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -68,6 +70,18 @@ done
 for t in tests/repl/test_*.py; do
     [ -f "$t" ] && run_suite "repl/$(basename "$t")" python3 "$t"
 done
-rm -f "$log"
+# The test credentials (every secret key and session token the suites and
+# stand-in servers use) must not appear in anything the suites printed.
+leaks=$(grep -cE 'Secret(/|\+|%2F)[A-Za-z0-9]|mlpzMeta(Secret|Token)[0-9]|SessionToken/|tok/en\+1|Zm9vYmFy' "$all")
+if [ -z "$only" ]; then
+    if [ "$leaks" -eq 0 ]; then
+        echo "ok - no secret key or session token in the output of any suite"
+        passed=$((passed + 1))
+    else
+        echo "not ok - $leaks lines of test output hold a test secret or token"
+        failed=$((failed + 1))
+    fi
+fi
+rm -f "$log" "$all"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -48,6 +48,25 @@ t.test("multipart upload above the threshold", function()
   t.eq(aws.file_digest(dir .. "/big.out", "sha256"), aws.file_digest(dir .. "/big.bin", "sha256"))
 end)
 
+t.test("files above 100 MB go up in parts with the default settings", function()
+  local plain = assert(s3mod.new { endpoint_url = endpoint, region = "us-east-1" })
+  local path = dir .. "/huge.bin"
+  local f = assert(io.open(path, "wb"))
+  -- Sparse apart from a marker at each end: cheap to make, still checked.
+  f:write("head")
+  f:seek("set", 101 * 1024 * 1024 - 4)
+  f:write("tail")
+  f:close()
+  local r = assert(plain:put_object { bucket = bucket, key = "files/huge.bin", file = path })
+  t.eq(r.parts, 7, "101 MiB in 16 MiB parts")
+  local h = assert(plain:head_object { bucket = bucket, key = "files/huge.bin" })
+  t.eq(h.content_length, 101 * 1024 * 1024)
+  assert(plain:get_object { bucket = bucket, key = "files/huge.bin", file = dir .. "/huge.out" })
+  t.eq(aws.file_digest(dir .. "/huge.out", "sha256"), aws.file_digest(path, "sha256"))
+  os.remove(path)
+  os.remove(dir .. "/huge.out")
+end)
+
 t.test("list with continuation", function()
   for i = 1, 7 do assert(s3:put_object { bucket = bucket, key = "list/k" .. i, body = tostring(i) }) end
   local page = assert(s3:list_objects_v2 { bucket = bucket, prefix = "list/", max_keys = 3 })
