@@ -36,7 +36,7 @@ UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 BIN := mlpz-lua
 
-.PHONY: all deps data demo test bench samples install uninstall clean
+.PHONY: all deps data demo test test-run bench samples install uninstall clean
 all: $(BIN)
 
 $(BIN): $(BUILD)/$(BIN)
@@ -83,7 +83,12 @@ demo: deps
 	$(MAKE) data
 	./$(BIN) scripts/ranking.lua 42
 
-test: $(BUILD)/$(BIN) $(UNIT_BIN)
+# test installs what is missing first, then builds and runs in a fresh make
+# so that pkg-config sees the packages just installed.
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: $(BUILD)/$(BIN) $(UNIT_BIN)
 	@MLPZ_BIN=$(CURDIR)/$(BUILD)/$(BIN) sh tests/run.sh $(BUILD) $(SUITE)
 
 bench: $(BIN)
