@@ -55,6 +55,41 @@ recs = [json.loads(l) for l in open('users-in.json.out')]
 sys.exit(not (len(recs) == 3 and all(len(r['output']['recommendedItems']) == 7 for r in recs)))
 " && pass "$name: numResults 7 reached the job" || fail "$name: numResults 7 reached the job" "$(head -c 300 users-in.json.out)"
 
+# On a terminal: one status line rewritten in place.
+name="live status line on a terminal"
+why=$(python3 - "$MLPZ_BIN" "$S/batch_job.lua" "$SIMS" "$ROLE" <<'PY'
+import os, pty, re, select, sys, time
+bin_, script, sv, role = sys.argv[1:5]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(bin_, [bin_, script, "--solution-version-arn", sv, "--role-arn", role,
+                    "--input", "s3://mlpz-batch/input/sims-in.json", "--output", "s3://mlpz-batch/tty/",
+                    "--job-name", "mlpz-tty", "--wait", "--poll-interval", "0.3", "--format", "csv"])
+out, deadline = b"", time.time() + 60
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 1)
+    if r:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+_, status = os.waitpid(pid, 0)
+if os.waitstatus_to_exitcode(status) != 0:
+    print("exit status", os.waitstatus_to_exitcode(status), out[-300:])
+elif not re.search(rb"\r\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  PENDING +elapsed [0-9:]+\x1b\[K", out):
+    print("no live PENDING line:", out[:300])
+elif not re.search(rb"\r\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  IN_PROGRESS +elapsed [0-9:]+\x1b\[K", out):
+    print("the line was not rewritten with the next status:", out[:300])
+elif re.search(rb"\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  IN_PROGRESS", out):
+    print("a new line per status, not one live line:", out[:300])
+PY
+)
+if [ -z "$why" ]; then pass "$name: one line rewritten in place, then done"
+else fail "$name: one line rewritten in place, then done" "$why"; fi
+
 # A job that fails.
 run "failing job" "$MLPZ_BIN" "$S/batch_job.lua" --solution-version-arn "$SIMS" --role-arn "$ROLE" \
     --input s3://mlpz-batch/input/sims-in.json --output "$OUT" --job-name mlpz-fail-1 --wait --poll-interval 0.1
