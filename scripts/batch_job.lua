@@ -183,7 +183,9 @@ say("Downloaded %s to %s", out_url, file)
 
 local ds = demo.open_dataset(opts)
 local batch = require "mlpz.batch"
-local records, bad = batch.read(file)
-for _, b in ipairs(bad or {}) do io.stderr:write(b, "\n") end
-batch.render(ds, records, { format = opts.format, source = out_url })
-if bad and #bad > 0 then os.exit(cli.EXIT_USAGE) end
+local records, problems = batch.read(file, { name = out_url })
+if not records then cli.fail(problems) end
+for _, line in ipairs(problems) do io.stderr:write(line, "\n") end
+local rendered, rerr = batch.render(ds, records, { format = opts.format })
+if not rendered then cli.fail(rerr) end
+if #problems > 0 then os.exit(cli.EXIT_USAGE) end
