@@ -23,6 +23,13 @@ run user_personalization.txt user_personalization.lua --seed 1
 run user_personalization-595.txt user_personalization.lua 595
 run similar_items.txt similar_items.lua --seed 1
 run similar_items-260.txt similar_items.lua 260
+seeds=$root/../shared/seed-samples
+for kind in user-personalization similar-items personalized-ranking; do
+    src=$(ls "$seeds"/batch-output-$kind-*.json)
+    { echo "\$ mlpz-lua batch_output.lua $(basename "$src")"; "$bin" "$root/scripts/batch_output.lua" "$src" 2>&1; } \
+        | sed "s#$seeds/##g; s#$MLPZ_DATA#ml-latest-small#" > batch_output-$kind.txt.tmp
+    mv batch_output-$kind.txt.tmp batch_output-$kind.txt
+done
 "$bin" "$root/scripts/ranking.lua" 42 --seed 1 --format json 2>/dev/null > ranking-42.json
 "$bin" "$root/scripts/user_personalization.lua" 595 --format csv 2>/dev/null > user_personalization-595.csv
 rm -f batch-input-*.json
