@@ -20,7 +20,10 @@ Modules (require "mlpz.<name>")
   table        text tables (tabulate "pretty"), json and csv output
   personalize  Personalize runtime and control-plane clients
   s3, aws      S3 client; credentials, regions and SigV4 signing
+  batch        batch inference output files: read, render, summary statistics
   text         display width of UTF-8 text
+  sys          sleep, isatty, time
+  config, cli, report, demo, session   what the demo scripts share (README)
   pretty       how the REPL prints values
 
 Try
@@ -99,6 +102,16 @@ path-style with a custom endpoint such as $AWS_ENDPOINT_URL_S3)
   s:get_object{bucket, key [, file =]}, s:head_object{bucket, key}
   s:list_objects_v2{bucket, prefix, max_keys, continuation_token}
   for obj in s:list(bucket, prefix) do ... end;  s:presign{bucket, key, expires}
+]],
+  batch = [[
+mlpz.batch: Personalize batch inference output files
+  batch.read(path_or_text [, {name =}]) -> records, problems | nil, err
+  batch.render(ds, records, {format =, record =, limit =}) -> summary | nil, err
+  batch.summary(ds, records) -> {records, errors, coverage, genre_match, identical, ...}
+]],
+  sys = [[
+mlpz.sys: sys.sleep(seconds) -> false if interrupted; sys.isatty("stderr");
+sys.time() -> seconds with fractions.
 ]],
   text = [[
 mlpz.text: text.width(s) -> terminal columns of UTF-8 text;
