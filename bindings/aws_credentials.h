@@ -1,7 +1,9 @@
 /* AWS credentials, region and endpoints, resolved the way the AWS CLI and
  * SDKs do (see README "Configuration"). Lives in bindings/ because the JSON
  * answers of credential_process, the container endpoint and instance
- * metadata are decoded with lua-cjson through the calling Lua state. */
+ * metadata are decoded with lua-cjson through the calling Lua state.
+ * The chain is in aws_credentials.c, region and endpoint in aws_endpoint.c,
+ * profile values in aws_profile.c. */
 #ifndef MLPZ_AWS_CREDENTIALS_H
 #define MLPZ_AWS_CREDENTIALS_H
 

@@ -14,7 +14,8 @@ typedef struct {
     mlpz_aws_provider *p;
 } creds_box;
 
-void mlpz_aws_push_credentials(lua_State *L, mlpz_aws_provider *p)
+/* Pushes a credentials object owning p. */
+static void push_credentials(lua_State *L, mlpz_aws_provider *p)
 {
     creds_box *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->p = NULL;
@@ -28,18 +29,23 @@ mlpz_aws_provider *mlpz_aws_to_provider(lua_State *L, int idx)
     return b ? b->p : NULL;
 }
 
-/* The string field key of the options table at idx, or NULL. */
+int mlpz_aws_push_new_credentials(lua_State *L, const mlpz_aws_creds_opts *o)
+{
+    char err[1024];
+    mlpz_aws_provider *p = mlpz_aws_provider_new(L, o, err, sizeof err);
+    if (!p)
+        return mlpz_aws_push_fail(L, err);
+    push_credentials(L, p);
+    return 1;
+}
+
+/* The string field key of the options table at idx; NULL when the table
+ * or the field is absent or empty. */
 static const char *opt_string(lua_State *L, int idx, const char *fn, const char *key)
 {
     if (lua_isnoneornil(L, idx))
         return NULL;
-    lua_getfield(L, idx, key);
-    const char *s = NULL;
-    if (lua_type(L, -1) == LUA_TSTRING)
-        s = lua_tostring(L, -1);
-    else if (!lua_isnil(L, -1))
-        luaL_error(L, "%s: '%s' must be a string", fn, key);
-    lua_pop(L, 1); /* anchored by the options table */
+    const char *s = mlpz_aws_field_string(L, idx, fn, key);
     return s && *s ? s : NULL;
 }
 
@@ -60,15 +66,7 @@ int mlpz_aws_credentials(lua_State *L)
     o.access_key_id = opt_string(L, 1, "aws.credentials", "access_key_id");
     o.secret_access_key = opt_string(L, 1, "aws.credentials", "secret_access_key");
     o.session_token = opt_string(L, 1, "aws.credentials", "session_token");
-    char err[1024];
-    mlpz_aws_provider *p = mlpz_aws_provider_new(L, &o, err, sizeof err);
-    if (!p) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
-    mlpz_aws_push_credentials(L, p);
-    return 1;
+    return mlpz_aws_push_new_credentials(L, &o);
 }
 
 static const mlpz_aws_creds *current(lua_State *L)
@@ -145,13 +143,7 @@ void mlpz_aws_credentials_register(lua_State *L)
         {"__gc", creds_gc},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, MLPZ_AWS_CREDENTIALS_MT)) {
-        luaL_setfuncs(L, meta, 0);
-        /* getmetatable() must not hand out __gc (a double free). */
-        lua_pushliteral(L, "mlpz.aws.credentials");
-        lua_setfield(L, -2, "__metatable");
-    }
-    lua_pop(L, 1);
+    mlpz_aws_register_metatable(L, MLPZ_AWS_CREDENTIALS_MT, meta, 1);
 }
 
 /* aws.region{region=, profile=} -> string | nil, err */
@@ -161,11 +153,8 @@ int mlpz_aws_region(lua_State *L)
     const char *region = opt_string(L, 1, "aws.region", "region");
     const char *profile = opt_string(L, 1, "aws.region", "profile");
     char out[64], err[1024];
-    if (mlpz_aws_resolve_region(region, profile, out, sizeof out, err, sizeof err) != 0) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
-    }
+    if (mlpz_aws_resolve_region(region, profile, out, sizeof out, err, sizeof err) != 0)
+        return mlpz_aws_push_fail(L, err);
     lua_pushstring(L, out);
     return 1;
 }
@@ -182,20 +171,14 @@ int mlpz_aws_endpoint(lua_State *L)
     char reg[64], rerr[1024], out[2048], err[1024];
     int have_region = mlpz_aws_resolve_region(region, profile, reg, sizeof reg, rerr,
                                               sizeof rerr) == 0;
-    if (!have_region && region) {
-        luaL_pushfail(L);
-        lua_pushstring(L, rerr);
-        return 2;
-    }
+    if (!have_region && region)
+        return mlpz_aws_push_fail(L, rerr);
     int custom = 0;
     if (mlpz_aws_resolve_endpoint(service, have_region ? reg : NULL, url, profile, out,
-                                  sizeof out, &custom, err, sizeof err) != 0) {
-        luaL_pushfail(L);
+                                  sizeof out, &custom, err, sizeof err) != 0)
         /* Without a region the default endpoint cannot be built: the
          * region's own message says why there is none. */
-        lua_pushstring(L, !have_region && !custom ? rerr : err);
-        return 2;
-    }
+        return mlpz_aws_push_fail(L, !have_region && !custom ? rerr : err);
     lua_pushstring(L, out);
     lua_pushboolean(L, custom);
     return 2;

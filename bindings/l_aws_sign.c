@@ -32,18 +32,6 @@ static const char *opt_string(lua_State *L, const char *key, int required)
     return s;
 }
 
-static int opt_bool(lua_State *L, const char *key, int dflt)
-{
-    lua_getfield(L, 1, key);
-    int v = dflt;
-    if (lua_isboolean(L, -1))
-        v = lua_toboolean(L, -1);
-    else if (!lua_isnil(L, -1))
-        luaL_error(L, "aws.sign: '%s' must be a boolean", key);
-    lua_pop(L, 1);
-    return v;
-}
-
 /* time = epoch seconds, or "YYYYMMDDTHHMMSSZ". */
 static int64_t check_time(lua_State *L)
 {
@@ -156,34 +144,11 @@ static mlpz_sigv4_header *check_headers(lua_State *L, size_t *n)
             header_part(L, -1, "value", k / 2 + 1);
             lua_rawseti(L, anchor, ++k);
         }
-        /* Sort the pairs by name so the request is the same every run. */
-        for (lua_Integer i = 3; i <= k; i += 2) {
-            for (lua_Integer j = i; j > 1; j -= 2) {
-                lua_rawgeti(L, anchor, j);
-                lua_rawgeti(L, anchor, j - 2);
-                int less = strcmp(lua_tostring(L, -2), lua_tostring(L, -1)) < 0;
-                lua_pop(L, 2);
-                if (!less)
-                    break;
-                for (int d = 0; d < 2; d++) {
-                    lua_rawgeti(L, anchor, j + d);
-                    lua_rawgeti(L, anchor, j - 2 + d);
-                    lua_rawseti(L, anchor, j + d);
-                    lua_rawseti(L, anchor, j - 2 + d);
-                }
-            }
-        }
+        /* Sorted by name so the request is the same every run. */
+        mlpz_aws_sort_pairs(L, anchor, k / 2, strcmp);
     }
     *n = (size_t)(k / 2);
-    mlpz_sigv4_header *h = lua_newuserdatauv(L, (*n ? *n : 1) * sizeof *h, 0);
-    for (size_t i = 0; i < *n; i++) {
-        lua_rawgeti(L, anchor, (lua_Integer)(2 * i + 1));
-        h[i].name = lua_tostring(L, -1);
-        lua_rawgeti(L, anchor, (lua_Integer)(2 * i + 2));
-        h[i].value = lua_tostring(L, -1);
-        lua_pop(L, 2);
-    }
-    return h;
+    return mlpz_aws_push_header_array(L, anchor, *n);
 }
 
 int mlpz_aws_sign(lua_State *L)
@@ -221,10 +186,12 @@ int mlpz_aws_sign(lua_State *L)
         req.expires = (int)e;
     }
     lua_pop(L, 1);
-    req.normalize = opt_bool(L, "normalize", req.normalize);
-    req.double_encode = opt_bool(L, "double_encode", req.double_encode);
-    req.sign_body = opt_bool(L, "sign_body", req.sign_body);
-    req.omit_session_token = opt_bool(L, "omit_session_token", req.omit_session_token);
+    static const char *fn = "aws.sign";
+    req.normalize = mlpz_aws_field_bool(L, 1, fn, "normalize", req.normalize);
+    req.double_encode = mlpz_aws_field_bool(L, 1, fn, "double_encode", req.double_encode);
+    req.sign_body = mlpz_aws_field_bool(L, 1, fn, "sign_body", req.sign_body);
+    req.omit_session_token =
+        mlpz_aws_field_bool(L, 1, fn, "omit_session_token", req.omit_session_token);
     req.headers = check_headers(L, &req.n_headers);
 
     mlpz_sigv4_result *res = lua_newuserdatauv(L, sizeof *res, 0);
@@ -236,24 +203,26 @@ int mlpz_aws_sign(lua_State *L)
         mlpz_sigv4_result_free(res);
         return 2;
     }
+    const struct {
+        const char *key, *value; /* value NULL: left out */
+    } fields[] = {
+        {"canonical_request", res->canonical_request},
+        {"string_to_sign", res->string_to_sign},
+        {"signature", res->signature},
+        {"amz_date", res->amz_date},
+        {"credential_scope", res->credential_scope},
+        {"signed_headers", res->signed_headers},
+        {"payload_hash", res->payload_hash},
+        {"authorization", res->authorization},
+        {"url", res->url ? res->url : req.url},
+        {"query", res->query},
+    };
     lua_createtable(L, 0, 12);
-    lua_pushstring(L, res->canonical_request);
-    lua_setfield(L, -2, "canonical_request");
-    lua_pushstring(L, res->string_to_sign);
-    lua_setfield(L, -2, "string_to_sign");
-    lua_pushstring(L, res->signature);
-    lua_setfield(L, -2, "signature");
-    lua_pushstring(L, res->amz_date);
-    lua_setfield(L, -2, "amz_date");
-    lua_pushstring(L, res->credential_scope);
-    lua_setfield(L, -2, "credential_scope");
-    lua_pushstring(L, res->signed_headers);
-    lua_setfield(L, -2, "signed_headers");
-    lua_pushstring(L, res->payload_hash);
-    lua_setfield(L, -2, "payload_hash");
-    if (res->authorization) {
-        lua_pushstring(L, res->authorization);
-        lua_setfield(L, -2, "authorization");
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        if (fields[i].value) {
+            lua_pushstring(L, fields[i].value);
+            lua_setfield(L, -2, fields[i].key);
+        }
     }
     lua_createtable(L, (int)res->n_headers, 0);
     for (size_t i = 0; i < res->n_headers; i++) {
@@ -265,21 +234,12 @@ int mlpz_aws_sign(lua_State *L)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "headers");
-    lua_pushstring(L, res->url ? res->url : req.url);
-    lua_setfield(L, -2, "url");
-    if (res->query) {
-        lua_pushstring(L, res->query);
-        lua_setfield(L, -2, "query");
-    }
     mlpz_sigv4_result_free(res);
     return 1;
 }
 
 void mlpz_aws_sign_register(lua_State *L)
 {
-    if (luaL_newmetatable(L, RESULT_MT)) {
-        lua_pushcfunction(L, result_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_pop(L, 1);
+    static const luaL_Reg meta[] = {{"__gc", result_gc}, {NULL, NULL}};
+    mlpz_aws_register_metatable(L, RESULT_MT, meta, 0);
 }

@@ -2,13 +2,13 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "sigv4.h"
+#include "failf.h"
+#include "secret.h"
 
 typedef struct {
     char *key;
@@ -26,14 +26,6 @@ struct mlpz_ini {
     size_t n, cap;
 };
 
-static void free_secret(char *s)
-{
-    if (s) {
-        mlpz_sigv4_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 void mlpz_ini_free(mlpz_ini *ini)
 {
     if (!ini)
@@ -42,25 +34,13 @@ void mlpz_ini_free(mlpz_ini *ini)
         section *s = &ini->s[i];
         for (size_t j = 0; j < s->n; j++) {
             free(s->v[j].key);
-            free_secret(s->v[j].value);
+            mlpz_secret_free(s->v[j].value);
         }
         free(s->v);
         free(s->name);
     }
     free(ini->s);
     free(ini);
-}
-
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 static int is_space(char c)
@@ -117,7 +97,7 @@ static long set_value(section *s, const char *key, size_t klen, const char *valu
     char *k = dup_n(key, klen), *v = dup_n(value, vlen);
     if (!k || !v) {
         free(k);
-        free_secret(v);
+        mlpz_secret_free(v);
         return -1;
     }
     for (char *p = k; *p; p++)
@@ -125,7 +105,7 @@ static long set_value(section *s, const char *key, size_t klen, const char *valu
     for (size_t j = 0; j < s->n; j++) {
         if (strcmp(s->v[j].key, k) == 0) {
             free(k);
-            free_secret(s->v[j].value);
+            mlpz_secret_free(s->v[j].value);
             s->v[j].value = v;
             return (long)j;
         }
@@ -135,7 +115,7 @@ static long set_value(section *s, const char *key, size_t klen, const char *valu
         entry *e = realloc(s->v, cap * sizeof *e);
         if (!e) {
             free(k);
-            free_secret(v);
+            mlpz_secret_free(v);
             return -1;
         }
         s->v = e;
@@ -157,7 +137,7 @@ static int append_line(char **value, const char *more, size_t n)
     v[old] = '\n';
     memcpy(v + old + 1, more, n);
     v[old + 1 + n] = '\0';
-    free_secret(*value);
+    mlpz_secret_free(*value);
     *value = v;
     return 0;
 }
@@ -168,13 +148,13 @@ mlpz_ini *mlpz_ini_parse(const char *text, size_t len, const char *name, char *e
     if (!name)
         name = "(config)";
     if (len > MLPZ_INI_MAX_FILE) {
-        failf(err, errlen, "%s: larger than %d bytes; is it really an AWS config file?", name,
-              MLPZ_INI_MAX_FILE);
+        mlpz_failf(err, errlen, "%s: larger than %d bytes; is it really an AWS config file?", name,
+                   MLPZ_INI_MAX_FILE);
         return NULL;
     }
     mlpz_ini *ini = calloc(1, sizeof *ini);
     if (!ini) {
-        failf(err, errlen, "%s: out of memory", name);
+        mlpz_failf(err, errlen, "%s: out of memory", name);
         return NULL;
     }
     size_t pos = 0, lineno = 0;
@@ -188,7 +168,7 @@ mlpz_ini *mlpz_ini_parse(const char *text, size_t len, const char *name, char *e
         size_t n = nl ? (size_t)(nl - line) : len - pos;
         pos += n + (nl ? 1 : 0);
         if (memchr(line, '\0', n)) {
-            failf(err, errlen, "%s:%zu: NUL byte; the file is not text", name, lineno);
+            mlpz_failf(err, errlen, "%s:%zu: NUL byte; the file is not text", name, lineno);
             goto fail;
         }
         int indented = n > 0 && is_space(line[0]);
@@ -207,23 +187,23 @@ mlpz_ini *mlpz_ini_parse(const char *text, size_t len, const char *name, char *e
         if (q[0] == '[') {
             const char *close = memchr(q, ']', qn);
             if (!close) {
-                failf(err, errlen, "%s:%zu: section header without ']'; write [name]", name,
-                      lineno);
+                mlpz_failf(err, errlen, "%s:%zu: section header without ']'; write [name]", name,
+                           lineno);
                 goto fail;
             }
             const char *rest = close + 1;
             size_t rn = qn - (size_t)(rest - q);
             trim(&rest, &rn);
             if (rn && rest[0] != '#' && rest[0] != ';') {
-                failf(err, errlen, "%s:%zu: text after the section header's ']'", name,
-                      lineno);
+                mlpz_failf(err, errlen, "%s:%zu: text after the section header's ']'", name,
+                           lineno);
                 goto fail;
             }
             const char *sn = q + 1;
             size_t snn = (size_t)(close - sn);
             trim(&sn, &snn);
             if (snn == 0) {
-                failf(err, errlen, "%s:%zu: empty section name '[]'", name, lineno);
+                mlpz_failf(err, errlen, "%s:%zu: empty section name '[]'", name, lineno);
                 goto fail;
             }
             cur = section_at(ini, sn, snn);
@@ -234,13 +214,13 @@ mlpz_ini *mlpz_ini_parse(const char *text, size_t len, const char *name, char *e
         }
         const char *eq = memchr(q, '=', qn);
         if (!eq) {
-            failf(err, errlen, "%s:%zu: expected 'key = value', '[section]' or a comment", name,
-                  lineno);
+            mlpz_failf(err, errlen, "%s:%zu: expected 'key = value', '[section]' or a comment",
+                       name, lineno);
             goto fail;
         }
         if (cur < 0) {
-            failf(err, errlen, "%s:%zu: 'key = value' before any [section]; add [default] "
-                  "above it", name, lineno);
+            mlpz_failf(err, errlen, "%s:%zu: 'key = value' before any [section]; add [default] "
+                       "above it", name, lineno);
             goto fail;
         }
         const char *k = q, *v = eq + 1;
@@ -248,7 +228,7 @@ mlpz_ini *mlpz_ini_parse(const char *text, size_t len, const char *name, char *e
         trim(&k, &kn);
         trim(&v, &vn);
         if (kn == 0) {
-            failf(err, errlen, "%s:%zu: no key before '='", name, lineno);
+            mlpz_failf(err, errlen, "%s:%zu: no key before '='", name, lineno);
             goto fail;
         }
         last = set_value(&ini->s[cur], k, kn, v, vn);
@@ -257,7 +237,7 @@ mlpz_ini *mlpz_ini_parse(const char *text, size_t len, const char *name, char *e
     }
     return ini;
 oom:
-    failf(err, errlen, "%s:%zu: out of memory", name, lineno);
+    mlpz_failf(err, errlen, "%s:%zu: out of memory", name, lineno);
 fail:
     mlpz_ini_free(ini);
     return NULL;
@@ -270,24 +250,24 @@ int mlpz_ini_load(const char *path, mlpz_ini **out, char *err, size_t errlen)
     if (!f) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 1;
-        return failf(err, errlen, "%s: %s", path, strerror(errno));
+        return mlpz_failf(err, errlen, "%s: %s", path, strerror(errno));
     }
     char *buf = malloc(MLPZ_INI_MAX_FILE + 1);
     if (!buf) {
         fclose(f);
-        return failf(err, errlen, "%s: out of memory", path);
+        return mlpz_failf(err, errlen, "%s: out of memory", path);
     }
     size_t n = fread(buf, 1, MLPZ_INI_MAX_FILE + 1, f);
     int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     int rc = 0;
     if (rerr) {
-        rc = failf(err, errlen, "%s: %s", path, strerror(rerr));
+        rc = mlpz_failf(err, errlen, "%s: %s", path, strerror(rerr));
     } else {
         *out = mlpz_ini_parse(buf, n, path, err, errlen);
         rc = *out ? 0 : -1;
     }
-    mlpz_sigv4_cleanse(buf, n);
+    mlpz_secret_cleanse(buf, n);
     free(buf);
     return rc;
 }

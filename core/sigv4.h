@@ -114,12 +114,11 @@ char *mlpz_sigv4_uri_encode(const char *s, size_t n, int keep_slash);
 /* Lower-case hex SHA-256 of n bytes into out; 0, or -1 if libcrypto fails. */
 int mlpz_sigv4_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* Lower-case hex of n bytes into out, which takes 2n + 1. */
+void mlpz_sigv4_hex(const unsigned char *d, size_t n, char *out);
+
 /* Formats t as YYYYMMDDTHHMMSSZ; 0, or -1 when t is before 1970 or after
  * the year 9999. */
 int mlpz_sigv4_format_date(int64_t t, char out[17]);
-
-/* Zeroes n bytes in a way the compiler cannot elide, for callers that copied
- * a secret into their own buffer. */
-void mlpz_sigv4_cleanse(void *p, size_t n);
 
 #endif
