@@ -57,9 +57,7 @@ local _, serr = batch.select(records, opts)
 if serr then cli.fail(serr) end
 
 local ds = demo.open_dataset(opts)
-local s = ds:stats()
-io.stderr:write(string.format("Loaded %s movies and %s interactions (%s users) from %s\n",
-  demo.thousands(s.movies), demo.thousands(s.interactions), demo.thousands(s.users), s.dir))
+demo.announce_dataset(ds)
 io.stderr:write(string.format("Read %d %s records from %s\n", #records, records.type or "untyped", name))
 
 local done, rerr = batch.render(ds, records,

@@ -33,14 +33,7 @@ local json = cjson.new()
 json.decode_invalid_numbers(false)
 local null = json.null
 
-local function thousands(n)
-  local s = tostring(n)
-  while true do
-    local t, k = s:gsub("^(%d+)(%d%d%d)", "%1,%2")
-    s = t
-    if k == 0 then return s end
-  end
-end
+local thousands = report.thousands
 
 local function percent(part, whole)
   return string.format("%.1f%%", whole > 0 and 100 * part / whole or 0)

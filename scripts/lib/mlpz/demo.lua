@@ -9,15 +9,7 @@ local config = require "mlpz.config"
 
 local M = {}
 
-local function thousands(n)
-  local s = tostring(n)
-  while true do
-    local t, k = s:gsub("^(%d+)(%d%d%d)", "%1,%2")
-    s = t
-    if k == 0 then return s end
-  end
-end
-M.thousands = thousands
+local thousands = require("mlpz.report").thousands
 
 -- Opens the dataset (opts.data, $MLPZ_DATA, ./data, .) seeded with
 -- opts.seed.
@@ -25,6 +17,13 @@ function M.open_dataset(opts)
   local ds, err = dataset.open { dir = opts.data, seed = opts.seed }
   if not ds then cli.fail(err) end
   return ds
+end
+
+-- Says on stderr what was loaded.
+function M.announce_dataset(ds)
+  local s = ds:stats()
+  io.stderr:write(string.format("Loaded %s movies and %s interactions (%s users) from %s\n",
+    thousands(s.movies), thousands(s.interactions), thousands(s.users), s.dir))
 end
 
 -- Opens the backend once the script's ids are checked, so that a bad id
@@ -41,9 +40,7 @@ function M.open_backend(opts, ds, demo)
     filter_arn = settings.filter_arn, filter_values = settings.filter_values,
   }
   if not rec then cli.fail(err, cli.EXIT_AWS) end
-  local s = ds:stats()
-  io.stderr:write(string.format("Loaded %s movies and %s interactions (%s users) from %s\n",
-    thousands(s.movies), thousands(s.interactions), thousands(s.users), s.dir))
+  M.announce_dataset(ds)
   if rec.kind == "local" then
     io.stderr:write("No campaign ARN given (-c): using the embedded local recommender\n")
   else

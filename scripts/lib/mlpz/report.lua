@@ -68,6 +68,16 @@ function Report:finish()
   io.stdout:flush()
 end
 
+-- 158371 -> "158,371", as counts are shown to people.
+function M.thousands(n)
+  local s = tostring(n)
+  while true do
+    local t, k = s:gsub("^(%d+)(%d%d%d)", "%1,%2")
+    s = t
+    if k == 0 then return s end
+  end
+end
+
 -- Rows builders shared by the demos. Genres are shown joined by "|" as in
 -- movies.csv.
 
