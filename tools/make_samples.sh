@@ -32,8 +32,10 @@ for kind in user-personalization similar-items personalized-ranking; do
 done
 "$bin" "$root/scripts/ranking.lua" 42 --seed 1 --format json 2>/dev/null > ranking-42.json
 "$bin" "$root/scripts/user_personalization.lua" 595 --format csv 2>/dev/null > user_personalization-595.csv
+# Fixed names (the default carries the time), so regenerating changes only
+# what the code changed.
 rm -f batch-input-*.json
 for kind in user-personalization similar-items personalized-ranking; do
-    "$bin" "$root/scripts/batch_input.lua" "$kind" --seed 1 > /dev/null 2>&1
+    "$bin" "$root/scripts/batch_input.lua" "$kind" --seed 1 -o "batch-input-$kind-seed1.json" > /dev/null 2>&1
 done
 ls "$out"
