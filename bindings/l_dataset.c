@@ -15,7 +15,6 @@
 #define FIX "run `make data` or pass --data DIR"
 #define DEFAULT_POPULAR 10
 #define DEFAULT_SEARCH 20
-#define ID_BUF 32
 
 typedef struct {
     mlpz_dataset *ds;
@@ -29,10 +28,7 @@ mlpz_dataset *mlpz_check_dataset(lua_State *L, int arg)
     return u->ds;
 }
 
-/* The id at idx: a string as it is, an integer (or integral float) with
- * %d, as Personalize ids are strings; NULL for any other value. buf holds
- * a formatted integer. */
-static const char *to_id(lua_State *L, int idx, char *buf, size_t *len)
+const char *mlpz_to_id(lua_State *L, int idx, char buf[MLPZ_ID_BUF], size_t *len)
 {
     if (lua_type(L, idx) == LUA_TSTRING)
         return lua_tolstring(L, idx, len);
@@ -40,7 +36,7 @@ static const char *to_id(lua_State *L, int idx, char *buf, size_t *len)
         int isint;
         lua_Integer i = lua_tointegerx(L, idx, &isint);
         if (isint) {
-            int n = snprintf(buf, ID_BUF, LUA_INTEGER_FMT, i);
+            int n = snprintf(buf, MLPZ_ID_BUF, LUA_INTEGER_FMT, i);
             *len = n > 0 ? (size_t)n : 0;
             return buf;
         }
@@ -48,9 +44,9 @@ static const char *to_id(lua_State *L, int idx, char *buf, size_t *len)
     return NULL;
 }
 
-static const char *check_id(lua_State *L, int arg, char *buf, size_t *len)
+const char *mlpz_check_id(lua_State *L, int arg, char buf[MLPZ_ID_BUF], size_t *len)
 {
-    const char *id = to_id(L, arg, buf, len);
+    const char *id = mlpz_to_id(L, arg, buf, len);
     if (!id)
         luaL_argerror(L, arg, lua_pushfstring(L, "id expected (string or integer), got %s",
                                               luaL_typename(L, arg)));
@@ -65,10 +61,10 @@ static size_t opt_count(lua_State *L, int arg, lua_Integer def)
     return (size_t)n;
 }
 
-/* Lua-managed scratch space, so a memory error while building the result
- * cannot leak it. */
-static void *scratch(lua_State *L, size_t n, size_t size)
+void *mlpz_scratch(lua_State *L, size_t n, size_t size)
 {
+    if (n > (size_t)-1 / size)
+        luaL_error(L, "request too large");
     return lua_newuserdatauv(L, n ? n * size : 1, 0);
 }
 
@@ -254,9 +250,9 @@ static int l_stats(lua_State *L)
 static int l_movie(lua_State *L)
 {
     const mlpz_dataset *ds = mlpz_check_dataset(L, 1);
-    char buf[ID_BUF];
+    char buf[MLPZ_ID_BUF];
     size_t len;
-    const char *id = check_id(L, 2, buf, &len);
+    const char *id = mlpz_check_id(L, 2, buf, &len);
     int64_t i = find_item(ds, id, len);
     if (i < 0 || !ds->movies[i].known)
         lua_pushnil(L);
@@ -268,9 +264,9 @@ static int l_movie(lua_State *L)
 static int l_has_user(lua_State *L)
 {
     const mlpz_dataset *ds = mlpz_check_dataset(L, 1);
-    char buf[ID_BUF];
+    char buf[MLPZ_ID_BUF];
     size_t len;
-    const char *id = check_id(L, 2, buf, &len);
+    const char *id = mlpz_check_id(L, 2, buf, &len);
     lua_pushboolean(L, find_user(ds, id, len) >= 0);
     return 1;
 }
@@ -278,9 +274,9 @@ static int l_has_user(lua_State *L)
 static int l_has_item(lua_State *L)
 {
     const mlpz_dataset *ds = mlpz_check_dataset(L, 1);
-    char buf[ID_BUF];
+    char buf[MLPZ_ID_BUF];
     size_t len;
-    const char *id = check_id(L, 2, buf, &len);
+    const char *id = mlpz_check_id(L, 2, buf, &len);
     lua_pushboolean(L, find_item(ds, id, len) >= 0);
     return 1;
 }
@@ -289,10 +285,10 @@ static int l_has_item(lua_State *L)
 static int l_history(lua_State *L)
 {
     const mlpz_dataset *ds = mlpz_check_dataset(L, 1);
-    char buf[ID_BUF];
+    char buf[MLPZ_ID_BUF];
     size_t len, limit = SIZE_MAX;
     int unique = 0;
-    const char *id = check_id(L, 2, buf, &len);
+    const char *id = mlpz_check_id(L, 2, buf, &len);
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         if (lua_getfield(L, 3, "limit") != LUA_TNIL) {
@@ -338,12 +334,12 @@ static int l_top_genres(lua_State *L)
     size_t n = 0;
     if (lua_type(L, 2) == LUA_TTABLE) {
         size_t len = (size_t)luaL_len(L, 2);
-        items = scratch(L, len, sizeof *items);
+        items = mlpz_scratch(L, len, sizeof *items);
         for (size_t k = 0; k < len; k++) {
-            char buf[ID_BUF];
+            char buf[MLPZ_ID_BUF];
             size_t idlen;
             lua_geti(L, 2, (lua_Integer)k + 1);
-            const char *id = to_id(L, -1, buf, &idlen);
+            const char *id = mlpz_to_id(L, -1, buf, &idlen);
             if (!id)
                 return luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: id expected "
                                                               "(string or integer), got %s",
@@ -354,19 +350,19 @@ static int l_top_genres(lua_State *L)
             lua_pop(L, 1);
         }
     } else {
-        char buf[ID_BUF];
+        char buf[MLPZ_ID_BUF];
         size_t len;
-        const char *id = check_id(L, 2, buf, &len);
+        const char *id = mlpz_check_id(L, 2, buf, &len);
         int64_t u = find_user(ds, id, len);
         if (u < 0)
             return unknown_user(L, ds, id, len);
         uint32_t a = ds->uniq_off[u], b = ds->uniq_off[u + 1];
-        items = scratch(L, b - a, sizeof *items);
+        items = mlpz_scratch(L, b - a, sizeof *items);
         for (uint32_t k = a; k < b; k++)
             items[n++] = ds->by_user[ds->user_uniq[k]].item;
     }
     size_t cap = limit < ds->genres.n ? limit : ds->genres.n;
-    mlpz_genre_count *counts = scratch(L, cap, sizeof *counts);
+    mlpz_genre_count *counts = mlpz_scratch(L, cap, sizeof *counts);
     int64_t got = mlpz_dataset_top_genres(ds, items, n, counts, cap);
     if (got < 0)
         return luaL_error(L, "not enough memory");
@@ -390,7 +386,7 @@ static int random_ids(lua_State *L, const mlpz_strtab *t, uint32_t population)
     lua_Integer want = luaL_checkinteger(L, 2);
     luaL_argcheck(L, want >= 0, 2, "count must be >= 0");
     size_t n = (uint64_t)want < (uint64_t)population ? (size_t)want : population;
-    uint32_t *picks = scratch(L, n, sizeof *picks);
+    uint32_t *picks = mlpz_scratch(L, n, sizeof *picks);
     int64_t got = mlpz_dataset_sample(ds, population, n, picks);
     if (got < 0)
         return luaL_error(L, "not enough memory");
@@ -449,7 +445,7 @@ static int l_search(lua_State *L)
     size_t max = opt_count(L, 3, DEFAULT_SEARCH);
     if (max > ds->n_movies)
         max = ds->n_movies;
-    uint32_t *hits = scratch(L, max, sizeof *hits);
+    uint32_t *hits = mlpz_scratch(L, max, sizeof *hits);
     int64_t got = mlpz_dataset_search(ds, text, len, hits, max);
     if (got < 0)
         return luaL_error(L, "not enough memory");

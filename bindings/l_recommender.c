@@ -50,30 +50,6 @@ static void train_or_raise(lua_State *L, model *m)
         luaL_error(L, "recommender: out of memory while training");
 }
 
-/* The id at stack index idx: a string, or an integral number written in
- * decimal (MovieLens ids are numbers, Personalize's are strings), as
- * mlpz.dataset reads them. Returns NULL for any other value. */
-static const char *to_id(lua_State *L, int idx, char *buf, size_t buflen, size_t *len)
-{
-    if (lua_type(L, idx) == LUA_TSTRING)
-        return lua_tolstring(L, idx, len);
-    int isint = 0;
-    lua_Integer v = lua_type(L, idx) == LUA_TNUMBER ? lua_tointegerx(L, idx, &isint) : 0;
-    if (!isint)
-        return NULL;
-    int w = snprintf(buf, buflen, LUA_INTEGER_FMT, v);
-    *len = w > 0 ? (size_t)w : 0;
-    return buf;
-}
-
-static const char *check_id(lua_State *L, int arg, char *buf, size_t buflen, size_t *len)
-{
-    const char *id = to_id(L, arg, buf, buflen, len);
-    if (!id)
-        luaL_typeerror(L, arg, "string or integer id");
-    return id;
-}
-
 static size_t check_n(lua_State *L, int arg)
 {
     lua_Integer n = luaL_checkinteger(L, arg);
@@ -87,15 +63,6 @@ static int unknown(lua_State *L, const char *what, const char *id)
     lua_pushnil(L);
     lua_pushfstring(L, "unknown %s id '%s'", what, id);
     return 2;
-}
-
-/* Scratch that the garbage collector reclaims even when a Lua error
- * interrupts the call. */
-static void *scratch(lua_State *L, size_t n, size_t size)
-{
-    if (n > (size_t)-1 / size)
-        luaL_error(L, "recommender: request too large");
-    return lua_newuserdatauv(L, n * size, 0);
 }
 
 /* Pushes {id = ..., score = ...} (score absent when unscored). */
@@ -146,9 +113,9 @@ static int l_new(lua_State *L)
 static int l_recommend(lua_State *L)
 {
     model *m = check_model(L);
-    char buf[32];
+    char buf[MLPZ_ID_BUF];
     size_t len;
-    const char *user = check_id(L, 2, buf, sizeof buf, &len);
+    const char *user = mlpz_check_id(L, 2, buf, &len);
     size_t n = check_n(L, 3);
     int exclude_seen = 1;
     if (!lua_isnoneornil(L, 4)) {
@@ -163,7 +130,7 @@ static int l_recommend(lua_State *L)
     if (u < 0)
         return unknown(L, "user", user);
     train_or_raise(L, m);
-    mlpz_rec_item *out = scratch(L, cap_n(m, n), sizeof *out);
+    mlpz_rec_item *out = mlpz_scratch(L, cap_n(m, n), sizeof *out);
     size_t count;
     if (mlpz_recommender_recommend(m->rec, (uint32_t)u, n, exclude_seen, out, &count) != 0)
         return luaL_error(L, "recommender: out of memory");
@@ -175,15 +142,15 @@ static int l_recommend(lua_State *L)
 static int l_similar(lua_State *L)
 {
     model *m = check_model(L);
-    char buf[32];
+    char buf[MLPZ_ID_BUF];
     size_t len;
-    const char *item = check_id(L, 2, buf, sizeof buf, &len);
+    const char *item = mlpz_check_id(L, 2, buf, &len);
     size_t n = check_n(L, 3);
     int64_t j = mlpz_strtab_find(&m->ds->items, item, len);
     if (j < 0)
         return unknown(L, "item", item);
     train_or_raise(L, m);
-    mlpz_rec_item *out = scratch(L, cap_n(m, n), sizeof *out);
+    mlpz_rec_item *out = mlpz_scratch(L, cap_n(m, n), sizeof *out);
     size_t count;
     if (mlpz_recommender_similar(m->rec, (uint32_t)j, n, out, &count) != 0)
         return luaL_error(L, "recommender: out of memory");
@@ -196,16 +163,16 @@ static int l_similar(lua_State *L)
 static int l_rank(lua_State *L)
 {
     model *m = check_model(L);
-    char buf[32];
+    char buf[MLPZ_ID_BUF];
     size_t len;
-    const char *user = check_id(L, 2, buf, sizeof buf, &len);
+    const char *user = mlpz_check_id(L, 2, buf, &len);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_Unsigned total = lua_rawlen(L, 3);
     int64_t u = mlpz_strtab_find(&m->ds->users, user, len);
     if (u < 0)
         return unknown(L, "user", user);
     train_or_raise(L, m);
-    int64_t *idx = scratch(L, (size_t)total, sizeof *idx);
+    int64_t *idx = mlpz_scratch(L, (size_t)total, sizeof *idx);
     lua_newtable(L); /* seen: id -> true */
     int seen_at = lua_gettop(L);
     lua_createtable(L, total > 0x7fffffff ? 0 : (int)total, 0); /* distinct ids */
@@ -213,7 +180,7 @@ static int l_rank(lua_State *L)
     size_t distinct = 0;
     for (lua_Unsigned i = 1; i <= total; i++) {
         lua_rawgeti(L, 3, (lua_Integer)i);
-        const char *id = to_id(L, -1, buf, sizeof buf, &len);
+        const char *id = mlpz_to_id(L, -1, buf, &len);
         if (!id)
             return luaL_argerror(L, 3, lua_pushfstring(L, "item %I is not a string or "
                                                        "integer id", (lua_Integer)i));
@@ -232,7 +199,7 @@ static int l_rank(lua_State *L)
         idx[distinct] = mlpz_strtab_find(&m->ds->items, id, len);
         lua_rawseti(L, ids_at, (lua_Integer)++distinct);
     }
-    mlpz_rec_item *out = scratch(L, distinct, sizeof *out);
+    mlpz_rec_item *out = mlpz_scratch(L, distinct, sizeof *out);
     size_t count;
     if (mlpz_recommender_rank(m->rec, (uint32_t)u, idx, distinct, out, &count) != 0)
         return luaL_error(L, "recommender: out of memory");

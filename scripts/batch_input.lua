@@ -128,8 +128,7 @@ local name = opts.output or string.format("batch-input-%s-%s.json", kind, os.dat
 demo.write_file(name, table.concat(lines))
 print(string.format("Wrote %d %s records to %s", #lines, kind, name))
 
-local settings, cerr = require("mlpz.config").resolve(setmetatable({}, { __index = opts }))
-if not settings then cli.fail(cerr) end
+local settings = demo.settings(opts)
 if settings.bucket then
   local prefix = settings.prefix or "input/"
   if prefix ~= "" and prefix:sub(-1) ~= "/" then prefix = prefix .. "/" end

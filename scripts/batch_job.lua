@@ -67,7 +67,7 @@ end
 -- The region an ARN names, unless --region says otherwise.
 local function arn_region(arn) return tostring(arn):match("^arn:[^:]+:[^:]+:([^:]+):") end
 local region = opts.region or arn_region(opts.job_arn or opts.solution_version_arn)
-local settings = assert(require("mlpz.config").resolve(setmetatable({}, { __index = opts })))
+local settings = demo.settings(opts)
 local p, perr = require("mlpz.personalize").new { region = region, profile = settings.profile,
   endpoint_url = opts.endpoint_url }
 if not p then fail_aws("setting up Personalize", perr) end

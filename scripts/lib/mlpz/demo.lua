@@ -19,6 +19,15 @@ function M.open_dataset(opts)
   return ds
 end
 
+-- The flags completed from the environment and config files (mlpz.config)
+-- for the demo named `demo`, without changing opts; a bad config file ends
+-- the script with one line.
+function M.settings(opts, demo)
+  local settings, err = config.resolve(setmetatable({}, { __index = opts }), demo)
+  if not settings then cli.fail(err) end
+  return settings
+end
+
 -- Says on stderr what was loaded.
 function M.announce_dataset(ds)
   local s = ds:stats()
@@ -31,8 +40,7 @@ end
 -- which recommender answers. `demo` names the script's campaign in the
 -- environment and config files (see mlpz.config).
 function M.open_backend(opts, ds, demo)
-  local settings, cerr = config.resolve(setmetatable({}, { __index = opts }), demo)
-  if not settings then cli.fail(cerr) end
+  local settings = M.settings(opts, demo)
   local rec, err = backend.open {
     dataset = ds, campaign_arn = settings.campaign_arn, recommender_arn = settings.recommender_arn,
     -- Only a --region flag overrides the region an ARN names.
