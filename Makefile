@@ -5,7 +5,7 @@ DESTDIR  ?=
 CC       ?= cc
 PKGS     := lua5.4 lua5.4-cjson libcurl libcrypto libedit expat
 DEB_PKGS := liblua5.4-dev lua-cjson-dev libcurl4-openssl-dev libssl-dev \
-            libedit-dev libexpat1-dev pkg-config curl unzip python3 tmux
+            libedit-dev libexpat1-dev pkg-config curl unzip python3
 
 ifeq ($(SANITIZE),1)
 BUILD    ?= build/san
