@@ -16,7 +16,16 @@ expect_status 0
 expect_out "leaves existing data alone" "already has"
 
 # The download path, with ../shared out of reach.
-(cd "$WORK" && mkdir zsrc && cp -r "$SRC" zsrc/ml-latest-small && cd zsrc && zip -qr ../ml.zip ml-latest-small)
+# zipdir DIR ZIP: DIR's files under ml-latest-small/, as grouplens.org packs them.
+zipdir() {
+    python3 -c "
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
+    for f in sorted(os.listdir(sys.argv[1])):
+        z.write(os.path.join(sys.argv[1], f), 'ml-latest-small/' + f)
+" "$1" "$2"
+}
+mkdir "$WORK/zsrc" && cp "$SRC"/* "$WORK/zsrc/" && zipdir "$WORK/zsrc" "$WORK/ml.zip"
 run "download" env MLPZ_SHARED="$WORK/none" MLPZ_DATA_URL="file://$WORK/ml.zip" $FETCH "$WORK/d2"
 expect_status 0
 expect_out "says it downloads" "downloading file://"
@@ -30,7 +39,7 @@ if [ "$status" -ne 0 ]; then pass "$name: non-zero status"; else fail "$name: no
 if [ -z "$(ls -A "$WORK/d3" 2>/dev/null)" ]; then pass "$name: nothing left behind"
 else fail "$name: nothing left behind" "$(ls -A "$WORK/d3")"; fi
 
-(cd "$WORK/zsrc" && rm ml-latest-small/tags.csv && zip -qr ../short.zip ml-latest-small)
+rm "$WORK/zsrc/tags.csv" && zipdir "$WORK/zsrc" "$WORK/short.zip"
 run "incomplete zip" env MLPZ_SHARED="$WORK/none" MLPZ_DATA_URL="file://$WORK/short.zip" $FETCH "$WORK/d4"
 if [ "$status" -ne 0 ]; then pass "$name: non-zero status"; else fail "$name: non-zero status" "0"; fi
 expect_err "names the missing file" "tags.csv missing"
